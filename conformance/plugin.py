@@ -1,0 +1,311 @@
+"""pytest plugin: options, YAML case collection, case items, reporting.
+
+Inert unless ``--mta-host`` (or ``MTA_HOST`` / ini ``mta_host``) is set, so
+installing the package never changes somebody's ordinary pytest run.  With a
+host, the shipped suites are collected along with any ``*.mta.yaml`` files.
+
+State lives in ``config.stash`` under typed keys, as pytest's own plugins do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from .checks.registry import REGISTRY
+from .findings import Outcome, Severity
+from .report.junit import write_report
+from .runner import CaseResult, CaseRunner
+from .suite.loader import CaseFileError, load_suite
+from .suite.locate import is_case_file, shipped_suites_dir
+from .suite.model import Case
+from .target import OPTIONS, SettingError, TargetSettings, resolve
+
+settings_key = pytest.StashKey[TargetSettings]()
+runner_key = pytest.StashKey[CaseRunner]()
+
+
+class MTAConformanceWarning(UserWarning):
+    """A warning-severity finding (fails the case only under --mta-strict)."""
+
+
+class CaseFailed(Exception):
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.summary())
+        self.result = result
+
+
+# -- options ------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mta-conformance", "MTA bounce-behaviour conformance")
+    for spec in OPTIONS:
+        env_note = f" [env {spec.env}, ini {spec.name}]"
+        if spec.flag:
+            group.addoption(spec.option, action="store_true", default=None, dest=spec.name,
+                            help=spec.help + env_note)
+        else:
+            group.addoption(spec.option, action="store", default=None, dest=spec.name,
+                            metavar=spec.metavar, help=spec.help + env_note)
+        parser.addini(spec.name, spec.help, default="")
+
+
+def _settings_from(config: pytest.Config) -> TargetSettings:
+    cli = {spec.name: config.getoption(spec.name) for spec in OPTIONS}
+    ini = {spec.name: config.getini(spec.name) for spec in OPTIONS}
+    return resolve(cli, ini)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        settings = _settings_from(config)
+    except SettingError as exc:
+        raise pytest.UsageError(f"mta-conformance: {exc}") from None
+    config.stash[settings_key] = settings
+    config.addinivalue_line("markers", "mta: a case of the mta-conformance suites")
+    if not settings.active:
+        return
+    for check in REGISTRY:
+        config.addinivalue_line("markers", f"{check.id}: cases judging catalogue check {check.id} ({check.section})")
+    for suite_dir in sorted(p for p in shipped_suites_dir().iterdir() if p.is_dir()):
+        config.addinivalue_line("markers", f"{suite_dir.name}: cases of the shipped {suite_dir.name} suite")
+    config.stash[runner_key] = CaseRunner(settings)
+    if not _is_worker(config):
+        config.pluginmanager.register(RunRecorder(config, settings), "mta-conformance-recorder")
+    shipped = str(shipped_suites_dir())
+    if shipped not in config.args:
+        config.args.append(shipped)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash.get(settings_key, None)
+    if settings is None or not settings.active:
+        return []
+    return ["mta-conformance target settings:"] + settings.header_lines()
+
+
+# -- collection ---------------------------------------------------------------
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    settings = parent.config.stash.get(settings_key, None)
+    if settings is None or not settings.active:
+        return None
+    if is_case_file(file_path):
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFile(pytest.File):
+    """A YAML case file; a malformed one fails collection with file:line."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            suite = load_suite(self.path)
+        except CaseFileError as exc:
+            raise self.CollectError(f"malformed case file: {exc}") from None
+        for case in suite.cases:
+            item = CaseItem.from_parent(self, name=case.id, case=case)
+            item.add_marker("mta")
+            item.add_marker(case.suite)
+            for check_id in case.checks:
+                item.add_marker(check_id)
+            yield item
+
+
+class CaseItem(pytest.Item):
+    """One case: one SMTP session against the target."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.result: CaseResult | None = None
+
+    def runtest(self) -> None:
+        runner = self.config.stash[runner_key]
+        settings = self.config.stash[settings_key]
+        result = runner.run(self.case)
+        self.result = result
+        if result.outcome is Outcome.SKIPPED:
+            pytest.skip(result.reason)
+        if result.outcome is Outcome.FAILED:
+            raise CaseFailed(result)
+        for f in result.findings:
+            if f.severity is Severity.WARNING and not settings.strict:
+                warnings.warn(MTAConformanceWarning(f"{self.case.id}: {f.render()}"), stacklevel=1)
+        if result.outcome is Outcome.INCONCLUSIVE:
+            pytest.skip(result.reason)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            return render_failure(self.case, excinfo.value.result)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"case {self.case.id}: {self.case.title}"
+
+
+def render_failure(case: Case, result: CaseResult) -> str:
+    lines = [f"{case.id}: {case.title}", f"  defined at {case.location}"]
+    if case.refs:
+        lines.append(f"  refs: {', '.join(case.refs)}")
+    lines.append("")
+    for error in result.errors:
+        lines.append(f"  ERROR {error}")
+    for f in sorted(result.findings, key=lambda f: -f.severity):
+        lines.append(f"  {f.render()}")
+    if result.reason:
+        lines.append(f"  {result.reason}")
+    if result.transcript:
+        lines += ["", "SMTP transcript (-> sent, <- received, === harness note):", result.transcript]
+    return "\n".join(lines)
+
+
+# -- reporting ----------------------------------------------------------------
+
+def _record(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
+    result = item.result
+    outcome = report.outcome
+    if result is not None and result.outcome is Outcome.INCONCLUSIVE and report.skipped:
+        outcome = "inconclusive"
+    record: dict[str, Any] = {
+        "case_id": item.case.id,
+        "suite": item.case.suite,
+        "title": item.case.title,
+        "checks": list(item.case.checks),
+        "refs": list(item.case.refs),
+        "outcome": outcome,
+        "duration": report.duration,
+    }
+    if result is not None:
+        record.update(
+            findings=[{"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
+                       "where": f.where, "refs": list(f.refs), "rendered": f.render()} for f in result.findings],
+            transcript=result.transcript,
+            token=result.token,
+            reason=result.reason,
+        )
+        if outcome == "failed":
+            record["failure_message"] = _failure_message(item.case, result)
+    elif report.failed:
+        record["outcome"] = "error"
+        record["failure_message"] = str(report.longrepr)
+    if report.skipped and "reason" not in record or (report.skipped and not record.get("reason")):
+        longrepr = report.longrepr
+        record["reason"] = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return record
+
+
+def _failure_message(case: Case, result: CaseResult) -> str:
+    settings_strict = False  # the runner already applied strictness to the outcome
+    parts = list(result.errors)
+    for f in result.failing_findings(settings_strict) or result.findings:
+        parts.append(f.render())
+    if result.reason:
+        parts.append(result.reason)
+    return "\n".join(parts) or f"{case.id} failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if isinstance(item, CaseItem) and report.when == "call":
+        report.mta_case = _record(item, report)  # type: ignore[attr-defined]
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    record = getattr(report, "mta_case", None)
+    if record and record.get("outcome") == "inconclusive" and report.when == "call":
+        return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+    return None
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+class RunRecorder:
+    """Collects case records from every report (all xdist workers' too) and
+    writes the run's reports at the end; registered on the controller only."""
+
+    def __init__(self, config: pytest.Config, settings: TargetSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.records: list[dict[str, Any]] = []
+        self.started = time.time()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "mta_case", None)
+        if record is not None:
+            self.records.append(record)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and report.nodeid.endswith(".yaml"):
+            self.records.append({
+                "case_id": report.nodeid.rsplit("/", 1)[-1],
+                "suite": "collection",
+                "outcome": "error",
+                "failure_message": str(report.longrepr),
+                "duration": 0.0,
+            })
+
+    def properties(self) -> dict[str, str]:
+        s = self.settings
+        props = {
+            "target": f"{s.host}:{s.port}",
+            "profile": str(s.profile),
+            "strict": str(s.strict).lower(),
+            "starttls": str(s.starttls),
+            "helo": s.helo,
+            "sender": s.sender,
+            "known_recipient": s.known_recipient or "",
+            "local_domain": s.local_domain or "",
+        }
+        probe = self.config.stash[runner_key].probed
+        if probe is not None:
+            props["greeting"] = probe.greeting
+            props["ehlo_capabilities"] = " ".join(sorted(probe.capabilities))
+            if probe.error:
+                props["run_error"] = probe.error
+        return props
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        report_dir = self.settings.report_dir
+        properties = self.properties()
+        write_report(report_dir / "junit.xml", self.records, properties, self.started,
+                     time.time() - self.started)
+        (report_dir / "results.json").write_text(
+            json.dumps({"properties": properties, "cases": self.records}, indent=1), encoding="utf-8")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1
+        shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no cases ran"
+        s = self.settings
+        terminalreporter.write_sep("-", "mta-conformance")
+        terminalreporter.write_line(f"target {s.host}:{s.port}, profile {s.profile}"
+                                    f"{', strict' if s.strict else ''}: {shown}")
+        probe = self.config.stash[runner_key].probed
+        if probe is not None and probe.error:
+            terminalreporter.write_line(f"run-level failure: {probe.error}", red=True)
+        terminalreporter.write_line(f"JUnit report: {s.report_dir / 'junit.xml'}")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    seen: dict[str, CaseItem] = {}
+    for item in items:
+        if isinstance(item, CaseItem):
+            other = seen.get(item.case.id)
+            if other is not None and other.case.path != item.case.path:
+                raise pytest.UsageError(
+                    f"mta-conformance: case id {item.case.id!r} is defined twice: "
+                    f"{other.case.location} and {item.case.location}"
+                )
+            seen[item.case.id] = item

@@ -1,0 +1,496 @@
+"""Run one case's SMTP dialogue against the target and judge it.
+
+The runner is independent of pytest: it turns a :class:`Case` into a
+:class:`CaseResult` (outcome, findings, transcript).  The plugin wraps it in
+pytest items; the after-acceptance work will reuse ``run`` for the sending half
+of a case and judge captured NDRs separately, which is why a result keeps the
+token and the values captured during the dialogue.
+
+Verdict rules, in order:
+
+* a precondition (an expectation without a check id) that fails -> failed;
+* a 4yz reply where the step needed a final answer -> inconclusive
+  (greylisting and friends are not a verdict);
+* otherwise the worst finding decides: error -> failed; warning -> failed only
+  under ``--mta-strict``; info never fails.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from .checks.registry import finding
+from .findings import Finding, Outcome, Severity
+from .smtp.client import (
+    ConnectionClosed,
+    ReplyTimeout,
+    ReplyTooLarge,
+    SMTPClientError,
+    SMTPConnection,
+    TargetUnreachable,
+    TLSFailed,
+)
+from .smtp.reply import Reply
+from .smtp.rules import ReplyContext, check_reply, unsolicited_finding
+from .suite.model import Case, Expectation, Step
+from .target import StartTLS, TargetSettings
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([0-9]+))?\}")
+FOREIGN_DOMAIN = "example.net"
+#: option that provides each placeholder, for skip reasons
+_PLACEHOLDER_OPTION = {
+    "known_recipient": "--mta-known-recipient",
+    "local_domain": "--mta-local-domain (or --mta-known-recipient)",
+    "unknown_local": "--mta-local-domain (or --mta-known-recipient)",
+}
+
+
+def new_token() -> str:
+    """A token unique to one case run: it goes into addresses and Message-IDs."""
+    return "t" + secrets.token_hex(5)
+
+
+def parse_ehlo(reply: Reply) -> dict[str, str]:
+    """EHLO keywords (upper-case) -> their parameters; the first line is the domain."""
+    caps: dict[str, str] = {}
+    for line in reply.lines[1:]:
+        words = line.text.strip().split(None, 1)
+        if words:
+            caps[words[0].upper()] = words[1] if len(words) > 1 else ""
+    return caps
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    outcome: Outcome
+    findings: list[Finding] = field(default_factory=list)
+    #: why the case failed without a finding (precondition, unreachable target)
+    errors: list[str] = field(default_factory=list)
+    reason: str = ""  #: skip or inconclusive reason
+    transcript: str = ""
+    token: str = ""
+    captured: dict[str, str] = field(default_factory=dict)
+    duration: float = 0.0
+
+    def summary(self) -> str:
+        """The failure message: what failed, with check ids and RFC sections."""
+        lines = list(self.errors)
+        for f in self.findings:
+            lines.append(f.render())
+        if self.reason:
+            lines.append(self.reason)
+        return "\n".join(lines)
+
+    def failing_findings(self, strict: bool) -> list[Finding]:
+        floor = Severity.WARNING if strict else Severity.ERROR
+        return [f for f in self.findings if f.severity >= floor]
+
+
+@dataclass
+class ProbeResult:
+    """What one session at the start of a run learned about the target."""
+
+    error: str | None = None
+    capabilities: dict[str, str] = field(default_factory=dict)
+    greeting: str = ""
+    transcript: str = ""
+    control_reply: str = ""
+
+
+class _Stop(Exception):
+    """Ends a dialogue early (the reason is already recorded)."""
+
+
+class CaseRunner:
+    """Runs cases against one target; probes it once per process."""
+
+    def __init__(self, settings: TargetSettings) -> None:
+        self.settings = settings
+        self._probe: ProbeResult | None = None
+
+    # -- the probe ----------------------------------------------------------
+    @property
+    def probed(self) -> ProbeResult | None:
+        """The probe's result if it has run (reports must not start a probe)."""
+        return self._probe
+
+    def probe(self) -> ProbeResult:
+        if self._probe is None:
+            self._probe = self._run_probe()
+        return self._probe
+
+    def _run_probe(self) -> ProbeResult:
+        s = self.settings
+        assert s.host
+        conn = SMTPConnection(s.host, s.port, s.timeout)
+        result = ProbeResult()
+        try:
+            conn.connect()
+            greeting = conn.read_reply()
+            result.greeting = greeting.one_line()
+            if greeting.code != 220:
+                result.error = f"the target's greeting is not 220: {greeting.one_line()!r}"
+                return result
+            conn.send_line(f"EHLO {s.helo}")
+            ehlo = conn.read_reply()
+            if ehlo.code != 250:
+                result.error = f"the target refused EHLO {s.helo}: {ehlo.one_line()!r}"
+                return result
+            result.capabilities = parse_ehlo(ehlo)
+            if s.starttls is not StartTLS.OFF and "STARTTLS" in result.capabilities:
+                conn.send_line("STARTTLS")
+                reply = conn.read_reply()
+                if reply.code != 220:
+                    result.error = f"STARTTLS was advertised but refused: {reply.one_line()!r}"
+                    return result
+                conn.start_tls(s.host)
+                conn.send_line(f"EHLO {s.helo}")
+                ehlo = conn.read_reply()
+                result.capabilities = parse_ehlo(ehlo)
+            elif s.starttls is StartTLS.REQUIRED:
+                result.error = "--mta-starttls=required, but the target does not advertise STARTTLS"
+                return result
+            if s.known_recipient:
+                conn.send_line(f"MAIL FROM:<{s.sender}>")
+                mail = conn.read_reply()
+                if mail.klass != 2:
+                    result.error = (f"control probe: the target refused the probe sender <{s.sender}>: "
+                                    f"{mail.one_line()!r}; in-session verdicts would be void (set --mta-sender)")
+                    return result
+                conn.send_line(f"RCPT TO:<{s.known_recipient}>")
+                rcpt = conn.read_reply()
+                result.control_reply = rcpt.one_line()
+                if rcpt.klass != 2:
+                    result.error = (f"control probe: the target refused the known recipient "
+                                    f"<{s.known_recipient}>: {rcpt.one_line()!r}; a target that refuses a valid "
+                                    f"recipient makes every in-session verdict void")
+                    return result
+                conn.send_line("RSET")
+                conn.read_reply()
+            conn.send_line("QUIT")
+            conn.read_reply()
+        except SMTPClientError as exc:
+            result.error = f"probe of {s.host}:{s.port} failed: {exc}"
+        finally:
+            conn.close()
+            result.transcript = conn.transcript.render()
+        return result
+
+    # -- one case -----------------------------------------------------------
+    def requirement_gap(self, case: Case) -> str | None:
+        """Why *case* cannot run against this target, or None."""
+        s = self.settings
+        probe = self.probe()
+        for req in case.requires:
+            if req == "known_recipient" and not s.known_recipient:
+                return "requires --mta-known-recipient (an address the target accepts, the control probe)"
+            if req == "local_domain" and not s.local_domain:
+                return "requires --mta-local-domain (or --mta-known-recipient)"
+            if req.startswith("!"):
+                if req[1:] in probe.capabilities:
+                    return f"for targets without {req[1:]}; the target advertises {req[1:]} in its EHLO reply"
+            elif req.isupper() and req not in probe.capabilities:
+                return f"requires EHLO capability {req}, which the target does not advertise"
+        values = self._placeholder_values("t")
+        for step in case.steps:
+            for name, _ in _PLACEHOLDER.findall(step.send or ""):
+                if name in values and values[name] is None:
+                    return f"requires {_PLACEHOLDER_OPTION.get(name, name)}"
+        if s.starttls is StartTLS.REQUIRED and any(
+            (step.send or "").upper().startswith("HELO ") for step in case.steps
+        ):
+            return "opens with HELO, which cannot negotiate STARTTLS (--mta-starttls=required)"
+        return None
+
+    def _placeholder_values(self, token: str) -> dict[str, str | None]:
+        s = self.settings
+        return {
+            "helo": s.helo,
+            "sender": s.sender.replace("{token}", token),
+            "token": token,
+            "local_domain": s.local_domain,
+            "known_recipient": s.known_recipient,
+            "unknown_local": f"no-such-user-{token}@{s.local_domain}" if s.local_domain else None,
+            "foreign_domain": FOREIGN_DOMAIN,
+            "foreign_recipient": f"relay-probe-{token}@{FOREIGN_DOMAIN}",
+        }
+
+    def run(self, case: Case) -> CaseResult:
+        started = time.monotonic()
+        probe = self.probe()
+        if probe.error:
+            return CaseResult(case.id, Outcome.FAILED, errors=[probe.error], transcript=probe.transcript)
+        gap = self.requirement_gap(case)
+        if gap:
+            return CaseResult(case.id, Outcome.SKIPPED, reason=gap)
+        dialogue = _Dialogue(self, case)
+        result = dialogue.run()
+        result.duration = time.monotonic() - started
+        return result
+
+
+class _Dialogue:
+    """The state of one case's session."""
+
+    def __init__(self, runner: CaseRunner, case: Case) -> None:
+        self.runner = runner
+        self.settings = runner.settings
+        self.case = case
+        self.token = new_token()
+        self.values: dict[str, str | None] = runner._placeholder_values(self.token)
+        self.findings: list[Finding] = []
+        self.errors: list[str] = []
+        self.inconclusive: str = ""
+        self.conn = SMTPConnection(self.settings.host or "", self.settings.port, self.settings.timeout)
+        self.capabilities = dict(runner.probe().capabilities)
+        self.helo_session = False
+        self.ended = False  #: the session is over (closed, or DATA abandoned)
+
+    # -- helpers --------------------------------------------------------------
+    def render(self, template: str, n: int) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name, size = match.group(1), match.group(2)
+            if name == "n":
+                return str(n)
+            if name == "fill":
+                width = int(size or 0)
+                return (self.token + "x" * width)[:width]
+            value = self.values.get(name)
+            return "" if value is None else value
+
+        return _PLACEHOLDER.sub(replace, template)
+
+    def add(self, check_id: str, message: str, where: str, condition: str | None = None) -> None:
+        self.keep(finding(check_id, message, profile=self.settings.profile, condition=condition, where=where))
+
+    def keep(self, f: Finding) -> None:
+        """Record a finding once (a repeated step would otherwise report it N times)."""
+        if all((f.check_id, f.message) != (g.check_id, g.message) for g in self.findings):
+            self.findings.append(f)
+
+    # -- the dialogue ---------------------------------------------------------
+    def run(self) -> CaseResult:
+        try:
+            self.conn.connect()
+            for index, step in enumerate(self.case.steps, start=1):
+                for n in range(1, step.repeat + 1):
+                    if self.ended:
+                        break
+                    self.do_step(index, step, n)
+                if self.ended:
+                    break
+            else:
+                self.finish()
+        except _Stop:
+            pass
+        except TargetUnreachable as exc:
+            self.errors.append(str(exc))
+        except SMTPClientError as exc:  # anything not handled per step
+            self.errors.append(f"session error: {exc}")
+        finally:
+            self.say_goodbye()
+        return self.result()
+
+    def do_step(self, index: int, step: Step, n: int) -> None:
+        conn = self.conn
+        command = "GREETING"
+        shown = "the greeting"
+        if step.send is not None:
+            pending = conn.unsolicited()
+            if pending:
+                self.add("SMTP-RPL-007", unsolicited_finding(pending, self.settings.profile, "").message,
+                         where=f"before step {index} (line {step.line})")
+            if conn.closed_by_peer:
+                self.fail_closed(index, step, "before we could send " + repr(step.send))
+                return
+            line = self.render(step.send, n)
+            command = line.split(" ", 1)[0].split(":", 1)[0].upper()
+            shown = line if len(line) <= 80 else line[:77] + "..."
+            try:
+                conn.send_line(line)
+            except ConnectionClosed:
+                self.fail_closed(index, step, f"while sending {shown!r}")
+                return
+        where = f"step {index}, line {step.line}: reply to {shown}" + (f" (#{n})" if step.repeat > 1 else "")
+        try:
+            reply = conn.read_reply()
+        except ReplyTimeout as exc:
+            what = "an incomplete reply" if exc.partial else "no reply"
+            self.add("SMTP-RPL-007", f"{what} to {shown} within {self.settings.timeout:g} s"
+                     + (f" (got {exc.partial.one_line()!r})" if exc.partial else ""), where=where)
+            self.ended = True
+            raise _Stop from None
+        except ConnectionClosed as exc:
+            self.fail_closed(index, step, f"instead of answering {shown}", partial=exc.partial)
+            return
+        except ReplyTooLarge as exc:
+            self.errors.append(f"{where}: {exc}")
+            raise _Stop from None
+        ctx = ReplyContext(
+            command=command,
+            profile=self.settings.profile,
+            esc_advertised="ENHANCEDSTATUSCODES" in self.capabilities,
+            helo_session=self.helo_session,
+            where=where,
+        )
+        for f in check_reply(reply, ctx):
+            self.keep(f)
+        if command == "EHLO" and reply.code == 250:
+            self.helo_session = False
+            self.capabilities = parse_ehlo(reply)
+        elif command == "HELO" and reply.code == 250:
+            self.helo_session = True
+        if reply.code == 421 and step.disconnect_allowed:
+            self.record_disconnect(step, where, f"the target answered {reply.one_line()!r} and ends the session")
+            self.ended = True
+            return
+        self.judge(step, reply, where, index)
+        for name, part in step.captures:
+            if part == "code":
+                self.values[name] = "" if reply.code is None else str(reply.code)
+            elif part == "enhanced":
+                self.values[name] = reply.enhanced or ""
+            else:
+                self.values[name] = reply.text
+        if command == "DATA" and reply.code == 354:
+            conn.transcript.note("354 received: closing the connection without sending a message "
+                                 "(these cases never complete a DATA)")
+            conn.close()
+            self.ended = True
+            return
+        if command == "EHLO" and reply.code == 250 and self.settings.starttls is not StartTLS.OFF \
+                and not conn.tls_active and step.send is not None:
+            self.negotiate_tls(self.render(step.send, n), where)
+        if step.starttls and reply.code == 220:
+            try:
+                conn.start_tls(self.settings.host)
+            except TLSFailed as exc:
+                self.errors.append(f"{where}: {exc}")
+                raise _Stop from None
+
+    def negotiate_tls(self, ehlo_line: str, where: str) -> None:
+        if "STARTTLS" not in self.capabilities:
+            if self.settings.starttls is StartTLS.REQUIRED:
+                self.errors.append("--mta-starttls=required, but the target does not advertise STARTTLS")
+                raise _Stop
+            return
+        conn = self.conn
+        conn.send_line("STARTTLS")
+        reply = conn.read_reply()
+        for f in check_reply(reply, ReplyContext("STARTTLS", self.settings.profile,
+                                                 "ENHANCEDSTATUSCODES" in self.capabilities, False, where)):
+            self.keep(f)
+        if reply.code != 220:
+            self.errors.append(f"STARTTLS was advertised but answered {reply.one_line()!r}")
+            raise _Stop
+        try:
+            conn.start_tls(self.settings.host)
+        except TLSFailed as exc:
+            self.errors.append(str(exc))
+            raise _Stop from None
+        conn.send_line(ehlo_line)
+        ehlo = conn.read_reply()
+        if ehlo.code != 250:
+            self.errors.append(f"EHLO after STARTTLS was answered {ehlo.one_line()!r}")
+            raise _Stop
+        self.capabilities = parse_ehlo(ehlo)
+
+    def judge(self, step: Step, reply: Reply, where: str, index: int) -> None:
+        failed: list[tuple[Expectation, str]] = []
+        for exp in step.expectations:
+            reason = self.evaluate(exp, reply)
+            if reason:
+                failed.append((exp, reason))
+        if not failed:
+            return
+        needs_final = not any(exp.codes and exp.allows_class(4) for exp in step.expectations)
+        if reply.klass == 4 and needs_final:
+            self.inconclusive = (f"inconclusive: {where}: the target answered {reply.one_line()!r}, a temporary "
+                                 f"failure, where a final answer was needed (greylisting or a transient error)")
+            self.ended = True
+            raise _Stop
+        for exp, reason in failed:
+            text = f"{exp.why}: {reason}" if exp.why else reason
+            if exp.check:
+                self.add(exp.check, text, where=where, condition=exp.condition)
+            else:
+                self.errors.append(f"{where}: precondition failed: {text}")
+        if any(exp.check is None for exp, _ in failed):
+            raise _Stop
+
+    def evaluate(self, exp: Expectation, reply: Reply) -> str | None:
+        code = reply.code
+        if exp.codes:
+            wanted = [self.render(c, 1) for c in exp.codes]
+            ok = False
+            for spec in wanted:
+                if spec.endswith("xx"):
+                    ok = ok or (reply.klass is not None and str(reply.klass) == spec[0])
+                elif spec.isdigit():
+                    ok = ok or code == int(spec)
+            if not ok:
+                return f"expected {' or '.join(wanted)}, got {reply.one_line()!r}"
+        if exp.not_codes and code in exp.not_codes:
+            return f"got {reply.one_line()!r}"
+        if exp.enhanced and reply.enhanced is not None and reply.enhanced != exp.enhanced:
+            return f"expected enhanced code {exp.enhanced}, got {reply.enhanced} in {reply.one_line()!r}"
+        if exp.text and not re.search(exp.text, reply.text, re.IGNORECASE):
+            return f"reply text {reply.text!r} does not match /{exp.text}/"
+        return None
+
+    def fail_closed(self, index: int, step: Step, what: str, partial: Reply | None = None) -> None:
+        where = f"step {index}, line {step.line}"
+        self.ended = True
+        if step.disconnect_allowed:
+            self.record_disconnect(step, where, f"the target closed the connection {what}")
+            return
+        got = f" (after {partial.one_line()!r})" if partial else ""
+        self.add("SMTP-RPL-007", f"the target closed the connection {what}{got}", where=where)
+        raise _Stop
+
+    def record_disconnect(self, step: Step, where: str, message: str) -> None:
+        self.add(step.disconnect_check or "SMTP-REJ-013", message, where=where)
+
+    def finish(self) -> None:
+        """After a QUIT the target must only close: anything more is unsolicited."""
+        last = self.case.steps[-1]
+        if last.send and last.send.upper().startswith("QUIT") and not self.conn.closed_by_peer:
+            extra = self.conn.drain_until_close(min(2.0, self.settings.timeout))
+            if extra:
+                self.add("SMTP-RPL-007", unsolicited_finding(extra, self.settings.profile, "").message,
+                         where="after the reply to QUIT")
+        self.ended = True
+
+    def say_goodbye(self) -> None:
+        conn = self.conn
+        if conn.connected and not self.ended:
+            try:
+                conn.send_line("QUIT")
+                conn.read_reply(timeout=min(5.0, self.settings.timeout))
+            except SMTPClientError:
+                pass
+        conn.close()
+
+    def result(self) -> CaseResult:
+        strict = self.settings.strict
+        worst = max((f.severity for f in self.findings), default=None)
+        if self.errors or worst is Severity.ERROR or (strict and worst is Severity.WARNING):
+            outcome = Outcome.FAILED
+        elif self.inconclusive:
+            outcome = Outcome.FAILED if strict else Outcome.INCONCLUSIVE
+        else:
+            outcome = Outcome.PASSED
+        return CaseResult(
+            case_id=self.case.id,
+            outcome=outcome,
+            findings=self.findings,
+            errors=self.errors,
+            reason=self.inconclusive,
+            transcript=self.conn.transcript.render(),
+            token=self.token,
+            captured={k: v for k, v in self.values.items() if v is not None},
+        )

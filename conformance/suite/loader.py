@@ -1,0 +1,259 @@
+"""Load case files: YAML -> schema -> semantic checks -> model.
+
+Every problem becomes a :class:`CaseFileError` carrying ``file:line`` and a
+sentence saying what is wrong, so a malformed case file fails collection
+with that message and never with a traceback.  YAML is composed into nodes
+first (not loaded straight into dicts) to keep line numbers and to catch
+duplicate keys, which PyYAML would silently overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ..checks.registry import REGISTRY
+from .model import Case, Expectation, Step, Suite
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::[0-9]+)?\}")
+#: placeholders the runner always provides
+BUILTIN_PLACEHOLDERS = frozenset(
+    {"helo", "sender", "token", "local_domain", "known_recipient", "unknown_local",
+     "foreign_recipient", "foreign_domain", "n", "fill"}
+)
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+class CaseFileError(Exception):
+    """A problem in a case file, located at ``path:line``."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+@lru_cache(maxsize=1)
+def case_schema() -> dict[str, Any]:
+    """The JSON Schema of case files (shipped in the package)."""
+    text = resources.files("conformance.suite").joinpath("case.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+# -- YAML with line numbers ---------------------------------------------------
+
+def _to_python(node: yaml.Node, path: Path, lines: dict[tuple[Any, ...], int], where: tuple[Any, ...]) -> Any:
+    lines[where] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _to_python(key_node, path, {}, ())
+            if not isinstance(key, (str, int)):
+                raise CaseFileError(path, key_node.start_mark.line + 1, "mapping keys must be plain strings")
+            if key in result:
+                raise CaseFileError(path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            result[key] = _to_python(value_node, path, lines, where + (key,))
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, path, lines, where + (i,)) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    """Construct a scalar with PyYAML's safe rules (ints, bools, strings...)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """YAML text -> (data, map from data path to line)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise CaseFileError(path, line, f"invalid YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise CaseFileError(path, 1, f"invalid YAML: {exc}") from None
+    if node is None:
+        raise CaseFileError(path, 1, "the file is empty; a case file needs 'suite' and 'cases'")
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        data = _to_python(node, path, lines, ())
+    except yaml.YAMLError as exc:
+        raise CaseFileError(path, 1, f"invalid YAML: {exc}") from None
+    return data, lines
+
+
+def _line_for(lines: dict[tuple[Any, ...], int], where: tuple[Any, ...]) -> int:
+    while where and where not in lines:
+        where = where[:-1]
+    return lines.get(where, 1)
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    at = f"at {where}: " if where else ""
+    if error.validator == "additionalProperties":
+        return f"{at}{error.message} (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
+    if error.validator in ("anyOf", "oneOf"):
+        return f"{at}{error.instance!r} is not a valid value here ({error.schema.get('description', 'see the case schema')})"
+    return f"{at}{error.message}"
+
+
+# -- semantic checks -----------------------------------------------------------
+
+def _codes(spec: Any) -> tuple[str, ...]:
+    items = spec if isinstance(spec, list) else [spec]
+    return tuple(str(item) for item in items)
+
+
+def _expectations(raw: Any) -> tuple[Expectation, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, (list, dict)):
+        return (Expectation(codes=_codes(raw)),)
+    items = raw if isinstance(raw, list) else [raw]
+    return tuple(
+        Expectation(
+            codes=_codes(item["code"]) if "code" in item else (),
+            not_codes=tuple(item.get("not_code", ())),
+            enhanced=item.get("enhanced"),
+            text=item.get("text"),
+            check=item.get("check"),
+            condition=None if item.get("condition") is None else str(item["condition"]),
+            why=item.get("why"),
+        )
+        for item in items
+    )
+
+
+def _validate_check(path: Path, line: int, check: str, condition: str | None) -> None:
+    if check not in REGISTRY:
+        raise CaseFileError(path, line, f"unknown check id {check!r}: not in the requirement catalogue")
+    if condition is not None and condition not in REGISTRY[check].condition_keys():
+        keys = ", ".join(REGISTRY[check].condition_keys()) or "none"
+        raise CaseFileError(path, line, f"check {check} has no condition {condition!r} (its conditions: {keys})")
+
+
+def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[Any, ...], int], index: int) -> Case:
+    base = ("cases", index)
+    case_line = _line_for(lines, base)
+    for check in raw["checks"]:
+        _validate_check(path, _line_for(lines, base + ("checks",)), check, None)
+    steps: list[Step] = []
+    defined = set(BUILTIN_PLACEHOLDERS)
+    for s, step in enumerate(raw["dialogue"]):
+        where = base + ("dialogue", s)
+        line = _line_for(lines, where)
+        expectations = _expectations(step.get("expect"))
+        for e, exp in enumerate(expectations):
+            if exp.check:
+                _validate_check(path, _line_for(lines, where + ("expect", e)), exp.check, exp.condition)
+            elif exp.condition:
+                raise CaseFileError(path, line, "'condition' needs a 'check'")
+            if exp.text:
+                try:
+                    re.compile(exp.text)
+                except re.error as err:
+                    raise CaseFileError(path, line, f"invalid regular expression {exp.text!r}: {err}") from None
+            for code in exp.codes:
+                used = _PLACEHOLDER.findall(code)
+                for name in used:
+                    if name not in defined:
+                        raise CaseFileError(path, line, f"{{{name}}} is used before any step captures it")
+        if "send" in step:
+            for name in _PLACEHOLDER.findall(step["send"]):
+                if name not in defined:
+                    raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {step['send']!r}")
+        disconnect = step.get("disconnect") or {}
+        if disconnect.get("check"):
+            _validate_check(path, line, disconnect["check"], None)
+        if step.get("tls") == "starttls" and step.get("send", "").upper() != "STARTTLS":
+            raise CaseFileError(path, line, "a 'tls: starttls' step must send STARTTLS")
+        captures = tuple((name, what) for name, what in (step.get("capture") or {}).items())
+        defined.update(name for name, _ in captures)
+        steps.append(
+            Step(
+                send=step.get("send"),
+                expectations=expectations,
+                captures=captures,
+                repeat=int(step.get("repeat", 1)),
+                disconnect_allowed=bool(disconnect.get("allowed")),
+                disconnect_check=disconnect.get("check"),
+                starttls=step.get("tls") == "starttls",
+                line=line,
+            )
+        )
+    if steps[0].send is not None:
+        raise CaseFileError(path, steps[0].line, "the first step must expect the greeting (no 'send')")
+    return Case(
+        id=raw["id"],
+        title=raw["title"],
+        suite=suite,
+        checks=tuple(raw["checks"]),
+        steps=tuple(steps),
+        refs=tuple(raw.get("refs", ())),
+        requires=tuple(raw.get("requires", ())),
+        description=raw.get("description", ""),
+        path=path,
+        line=case_line,
+    )
+
+
+def load_suite(path: Path) -> Suite:
+    """Load and validate one case file; raise CaseFileError on any problem."""
+    try:
+        data_bytes = path.read_bytes()
+    except OSError as exc:
+        raise CaseFileError(path, 1, f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data_bytes) > MAX_FILE_BYTES:
+        raise CaseFileError(path, 1, f"the file is larger than {MAX_FILE_BYTES} octets")
+    try:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data_bytes[: exc.start].count(b"\n") + 1
+        raise CaseFileError(path, line, "the file is not valid UTF-8") from None
+    data, lines = parse_yaml(path, text)
+    if not isinstance(data, dict):
+        raise CaseFileError(path, 1, "a case file is a mapping with 'suite' and 'cases'")
+    validator = jsonschema.Draft202012Validator(case_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (_line_for(lines, tuple(e.absolute_path)), len(e.absolute_path)))
+    if errors:
+        deepest = max(errors[:1] + [e for e in errors if _line_for(lines, tuple(e.absolute_path)) == _line_for(lines, tuple(errors[0].absolute_path))],
+                      key=lambda e: len(e.absolute_path))
+        raise CaseFileError(path, _line_for(lines, tuple(deepest.absolute_path)), _schema_message(deepest))
+    seen: dict[str, int] = {}
+    cases = []
+    for index, raw in enumerate(data["cases"]):
+        line = _line_for(lines, ("cases", index))
+        if raw["id"] in seen:
+            raise CaseFileError(path, _line_for(lines, ("cases", index, "id")),
+                                f"duplicate case id {raw['id']!r} (first at line {seen[raw['id']]})")
+        seen[raw["id"]] = line
+        cases.append(_build_case(raw, data["suite"], path, lines, index))
+    return Suite(name=data["suite"], title=data.get("title", data["suite"]), cases=tuple(cases),
+                 path=path, description=data.get("description", ""))
+
+
+def check_unique_ids(suites: list[Suite]) -> None:
+    """Case ids are unique across all suites of a run (they name JUnit testcases)."""
+    seen: dict[str, Case] = {}
+    for suite in suites:
+        for case in suite.cases:
+            if case.id in seen:
+                raise CaseFileError(case.path, case.line,
+                                    f"case id {case.id!r} is already used at {seen[case.id].location}")
+            seen[case.id] = case

@@ -1,0 +1,74 @@
+"""The case model: what a YAML case file means once it has been validated.
+
+Kept free of pytest and of the network, so the loader, the runner, the CLI
+(`mta-conformance list`) and the suite linter share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One condition on a reply.
+
+    Without ``check`` the expectation is a precondition of the dialogue (an EHLO
+    that must succeed): its failure fails the case without naming a catalogue
+    check.  With ``check``, a failure is a finding of that check, with the
+    severity the registry gives it (``condition`` picks among a row's severities).
+    """
+
+    codes: tuple[str, ...] = ()  #: "250", "2xx" or "{capture}"; any may match
+    not_codes: tuple[int, ...] = ()
+    enhanced: str | None = None
+    text: str | None = None
+    check: str | None = None
+    condition: str | None = None
+    why: str | None = None
+
+    def allows_class(self, klass: int) -> bool:
+        """Whether a reply of this class can satisfy the code part at all."""
+        if not self.codes:
+            return True
+        return any(c.startswith("{") or c[0] == str(klass) for c in self.codes)
+
+
+@dataclass(frozen=True)
+class Step:
+    send: str | None
+    expectations: tuple[Expectation, ...]
+    captures: tuple[tuple[str, str], ...] = ()
+    repeat: int = 1
+    disconnect_allowed: bool = False
+    disconnect_check: str | None = None
+    starttls: bool = False
+    line: int = 0  #: line of the step in its file
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    suite: str
+    checks: tuple[str, ...]
+    steps: tuple[Step, ...]
+    refs: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    description: str = ""
+    path: Path = field(default_factory=Path)
+    line: int = 0
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    title: str
+    cases: tuple[Case, ...]
+    path: Path
+    description: str = ""
