@@ -408,7 +408,7 @@ class _Dialogue:
         if not failed:
             return
         needs_final = not any(exp.codes and exp.allows_class(4) for exp in step.expectations)
-        if reply.klass == 4 and needs_final:
+        if reply.klass == 4 and needs_final and not step.tempfail_is_finding:
             self.inconclusive = (f"inconclusive: {where}: the target answered {reply.one_line()!r}, a temporary "
                                  f"failure, where a final answer was needed (greylisting or a transient error)")
             self.ended = True
@@ -422,17 +422,19 @@ class _Dialogue:
         if any(exp.check is None for exp, _ in failed):
             raise _Stop
 
+    def matches(self, spec: str, reply: Reply) -> bool:
+        spec = self.render(spec, 1)
+        if spec.endswith("xx"):
+            return reply.klass is not None and str(reply.klass) == spec[0]
+        return spec.isdigit() and reply.code == int(spec)
+
     def evaluate(self, exp: Expectation, reply: Reply) -> str | None:
         code = reply.code
+        if exp.only_if is not None and not self.matches(exp.only_if, reply):
+            return None
         if exp.codes:
             wanted = [self.render(c, 1) for c in exp.codes]
-            ok = False
-            for spec in wanted:
-                if spec.endswith("xx"):
-                    ok = ok or (reply.klass is not None and str(reply.klass) == spec[0])
-                elif spec.isdigit():
-                    ok = ok or code == int(spec)
-            if not ok:
+            if not any(self.matches(spec, reply) for spec in wanted):
                 return f"expected {' or '.join(wanted)}, got {reply.one_line()!r}"
         if exp.not_codes and code in exp.not_codes:
             return f"got {reply.one_line()!r}"

@@ -135,6 +135,7 @@ def _expectations(raw: Any) -> tuple[Expectation, ...]:
             check=item.get("check"),
             condition=None if item.get("condition") is None else str(item["condition"]),
             why=item.get("why"),
+            only_if=None if item.get("only_if") is None else str(item["only_if"]),
         )
         for item in items
     )
@@ -194,6 +195,7 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
                 disconnect_allowed=bool(disconnect.get("allowed")),
                 disconnect_check=disconnect.get("check"),
                 starttls=step.get("tls") == "starttls",
+                tempfail_is_finding=step.get("tempfail") == "finding",
                 line=line,
             )
         )

@@ -27,6 +27,8 @@ class Expectation:
     check: str | None = None
     condition: str | None = None
     why: str | None = None
+    #: the expectation applies only to replies matching this code or class
+    only_if: str | None = None
 
     def allows_class(self, klass: int) -> bool:
         """Whether a reply of this class can satisfy the code part at all."""
@@ -44,6 +46,8 @@ class Step:
     disconnect_allowed: bool = False
     disconnect_check: str | None = None
     starttls: bool = False
+    #: a 4yz reply failing an expectation is a finding, not an inconclusive verdict
+    tempfail_is_finding: bool = False
     line: int = 0  #: line of the step in its file
 
 
