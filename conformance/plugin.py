@@ -132,14 +132,14 @@ class CaseItem(pytest.Item):
         result = runner.run(self.case)
         self.result = result
         if result.outcome is Outcome.SKIPPED:
-            pytest.skip(result.reason)
+            raise pytest.skip.Exception(result.reason, _use_item_location=True)
         if result.outcome is Outcome.FAILED:
             raise CaseFailed(result)
         for f in result.findings:
             if f.severity is Severity.WARNING and not settings.strict:
                 warnings.warn(MTAConformanceWarning(f"{self.case.id}: {f.render()}"), stacklevel=1)
         if result.outcome is Outcome.INCONCLUSIVE:
-            pytest.skip(result.reason)
+            raise pytest.skip.Exception(result.reason, _use_item_location=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):

@@ -245,6 +245,7 @@ class _Dialogue:
         self.findings: list[Finding] = []
         self.errors: list[str] = []
         self.inconclusive: str = ""
+        self.skipped: str = ""
         self.conn = SMTPConnection(self.settings.host or "", self.settings.port, self.settings.timeout)
         self.capabilities = dict(runner.probe().capabilities)
         self.helo_session = False
@@ -415,6 +416,10 @@ class _Dialogue:
             raise _Stop
         for exp, reason in failed:
             text = f"{exp.why}: {reason}" if exp.why else reason
+            if exp.skip_if_unmet:
+                self.skipped = f"precondition not met at {where}: {text}"
+                self.ended = True
+                raise _Stop
             if exp.check:
                 self.add(exp.check, text, where=where, condition=exp.condition)
             else:
@@ -482,6 +487,8 @@ class _Dialogue:
         worst = max((f.severity for f in self.findings), default=None)
         if self.errors or worst is Severity.ERROR or (strict and worst is Severity.WARNING):
             outcome = Outcome.FAILED
+        elif self.skipped:
+            outcome = Outcome.SKIPPED
         elif self.inconclusive:
             outcome = Outcome.FAILED if strict else Outcome.INCONCLUSIVE
         else:
@@ -491,7 +498,7 @@ class _Dialogue:
             outcome=outcome,
             findings=self.findings,
             errors=self.errors,
-            reason=self.inconclusive,
+            reason=self.inconclusive or self.skipped,
             transcript=self.conn.transcript.render(),
             token=self.token,
             captured={k: v for k, v in self.values.items() if v is not None},

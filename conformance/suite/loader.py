@@ -136,6 +136,7 @@ def _expectations(raw: Any) -> tuple[Expectation, ...]:
             condition=None if item.get("condition") is None else str(item["condition"]),
             why=item.get("why"),
             only_if=None if item.get("only_if") is None else str(item["only_if"]),
+            skip_if_unmet=item.get("otherwise") == "skip",
         )
         for item in items
     )
@@ -165,6 +166,8 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
                 _validate_check(path, _line_for(lines, where + ("expect", e)), exp.check, exp.condition)
             elif exp.condition:
                 raise CaseFileError(path, line, "'condition' needs a 'check'")
+            if exp.check and exp.skip_if_unmet:
+                raise CaseFileError(path, line, "'otherwise: skip' is for preconditions (no 'check')")
             if exp.text:
                 try:
                     re.compile(exp.text)

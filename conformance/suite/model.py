@@ -29,6 +29,8 @@ class Expectation:
     why: str | None = None
     #: the expectation applies only to replies matching this code or class
     only_if: str | None = None
+    #: an unmet precondition skips the case instead of failing it
+    skip_if_unmet: bool = False
 
     def allows_class(self, klass: int) -> bool:
         """Whether a reply of this class can satisfy the code part at all."""
