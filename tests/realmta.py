@@ -1,0 +1,299 @@
+"""Real MTAs (Postfix, Exim) for the integration tests.
+
+Each instance renders the project's templates from ``lab/`` into its own
+directory tree, listens on two loopback high ports (strict: unknown users
+refused at RCPT; backscatter: accepted and bounced later), is waited for by
+reading its 220 greeting with a deadline, and is stopped by the pid it wrote,
+never by process name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "lab"
+#: every parent must be traversable by the MTAs' unprivileged users (not /tmp/pytest-of-root, 0700)
+STATE_BASE = Path("/var/tmp/mta-conformance")
+EXIM = Path("/opt/mta/exim4/usr/sbin/exim4")
+LOCAL_DOMAIN = "local.test"
+KNOWN_RECIPIENT = f"alice@{LOCAL_DOMAIN}"
+
+
+class MTAStartError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class MTAPorts:
+    strict: int
+    backscatter: int
+    relay: int
+    plain_relay: int
+    sink: int
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_greeting(host: str, port: int, deadline: float) -> bytes:
+    """Poll until *port* answers with a complete 220 line, or raise at *deadline*."""
+    last = "no attempt"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1.0) as sock:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                if data.startswith(b"220"):
+                    sock.sendall(b"QUIT\r\n")
+                    return data
+                last = f"greeting {data!r}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.1)  # poll interval between connection attempts, not synchronisation
+    raise MTAStartError(f"port {port} gave no 220 greeting before the deadline ({last})")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_pid_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return not _pid_alive(pid)
+
+
+class RealMTA:
+    """Base class: render, start, wait, stop by pid."""
+
+    name = "mta"
+    host = "127.0.0.1"
+
+    def __init__(self, ports: MTAPorts, state_dir: Path | None = None) -> None:
+        self.ports = ports
+        self.state = state_dir or STATE_BASE / f"{self.name}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.pid: int | None = None
+
+    @property
+    def strict_port(self) -> int:
+        return self.ports.strict
+
+    @property
+    def backscatter_port(self) -> int:
+        return self.ports.backscatter
+
+    def available(self) -> tuple[bool, str]:
+        raise NotImplementedError
+
+    def install(self) -> None:
+        if os.geteuid() != 0:
+            raise MTAStartError(f"{self.name} is not installed and installing needs root: run `sudo lab/install.sh {self.install_name}`")
+        proc = subprocess.run(["bash", str(LAB / "install.sh"), self.install_name],
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise MTAStartError(f"lab/install.sh {self.install_name} failed:\n{proc.stdout}{proc.stderr}")
+
+    install_name = ""
+
+    def variables(self) -> dict[str, str]:
+        p = self.ports
+        return {
+            "STRICT_PORT": str(p.strict), "BACKSCATTER_PORT": str(p.backscatter),
+            "RELAY_PORT": str(p.relay), "PLAIN_RELAY_PORT": str(p.plain_relay), "SINK_PORT": str(p.sink),
+        }
+
+    def render(self, template: Path, target: Path) -> None:
+        text = template.read_text(encoding="utf-8")
+        for key, value in self.variables().items():
+            text = text.replace(f"@{key}@", value)
+        if "@" in text and any(f"@{k}@" in text for k in ("STRICT_PORT", "RUN_DIR", "CONF_DIR")):
+            raise MTAStartError(f"unrendered variable left in {template}")
+        target.write_text(text, encoding="utf-8")
+
+    def _prepare_base(self) -> None:
+        STATE_BASE.mkdir(parents=True, exist_ok=True)
+        STATE_BASE.chmod(0o755)
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.chmod(0o755)
+
+    def start(self, timeout: float = 30) -> None:
+        raise NotImplementedError
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            for port in (self.ports.strict, self.ports.backscatter):
+                wait_for_greeting(self.host, port, deadline)
+        except MTAStartError as exc:
+            raise MTAStartError(f"{self.name} did not come up: {exc}\n{self.log_tail()}") from None
+
+    def stop(self, timeout: float = 10) -> None:
+        raise NotImplementedError
+
+    def _kill_pid(self, timeout: float) -> None:
+        pid = self.pid
+        if pid is None:
+            return
+        if not _wait_pid_gone(pid, timeout):
+            os.kill(pid, signal.SIGKILL)
+            _wait_pid_gone(pid, 2)
+        self.pid = None
+
+    def log_path(self) -> Path:
+        raise NotImplementedError
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            lines = self.log_path().read_text(errors="replace").splitlines()
+        except OSError:
+            return f"(no log at {self.log_path()})"
+        return "\n".join(lines[-n:])
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+class PostfixInstance(RealMTA):
+    name = "postfix"
+    install_name = "postfix"
+
+    def available(self) -> tuple[bool, str]:
+        if shutil.which("postfix") or Path("/usr/sbin/postfix").exists():
+            return True, ""
+        return False, "Postfix is not installed: run `sudo lab/install.sh postfix`"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.state / "etc"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.state / "queue"
+
+    def variables(self) -> dict[str, str]:
+        v = super().variables()
+        v.update(QUEUE_DIR=str(self.queue_dir), DATA_DIR=str(self.state / "data"),
+                 MAILBOX_DIR=str(self.state / "mail"), CONF_DIR=str(self.conf_dir), RUN_DIR=str(self.state))
+        return v
+
+    def log_path(self) -> Path:
+        return self.state / "postfix.log"
+
+    def _postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["postfix", "-c", str(self.conf_dir), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def start(self, timeout: float = 30) -> None:
+        self._prepare_base()
+        for sub in ("etc", "queue", "data", "mail"):
+            (self.state / sub).mkdir(exist_ok=True)
+        (self.state / "mail").chmod(0o1777)
+        shutil.chown(self.state / "data", "postfix", "postfix")
+        for name in ("main.cf", "master.cf", "aliases", "transport"):
+            self.render(LAB / "postfix" / f"{name}.in", self.conf_dir / name)
+        subprocess.run(["postalias", "-c", str(self.conf_dir), str(self.conf_dir / "aliases")],
+                       check=True, capture_output=True, timeout=60)
+        for step in (("check",), ("start",)):
+            proc = self._postfix(*step)
+            if proc.returncode != 0:
+                raise MTAStartError(f"postfix {step[0]} failed: {proc.stdout}{proc.stderr}\n{self.log_tail()}")
+        self._wait_ready(timeout)
+        pid_text = (self.queue_dir / "pid" / "master.pid").read_text().strip()
+        self.pid = int(pid_text)
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.pid is None:
+            return
+        self._postfix("stop")
+        self._kill_pid(timeout)
+
+
+class EximInstance(RealMTA):
+    name = "exim"
+    install_name = "exim4"
+
+    def available(self) -> tuple[bool, str]:
+        if EXIM.exists():
+            return True, ""
+        return False, "Exim is not installed: run `sudo lab/install.sh exim4`"
+
+    def variables(self) -> dict[str, str]:
+        v = super().variables()
+        v.update(SPOOL_DIR=str(self.state / "spool"), MAILBOX_DIR=str(self.state / "mail"),
+                 RUN_DIR=str(self.state), EXIM=str(EXIM))
+        return v
+
+    def log_path(self) -> Path:
+        return self.state / "log" / "mainlog"
+
+    @property
+    def config(self) -> Path:
+        return self.state / "exim4.conf"
+
+    def start(self, timeout: float = 30) -> None:
+        self._prepare_base()
+        for sub in ("log", "spool", "mail"):
+            (self.state / sub).mkdir(exist_ok=True)
+            shutil.chown(self.state / sub, "Debian-exim", "Debian-exim")
+        self.render(LAB / "exim4" / "exim4.conf.in", self.config)
+        self.config.chmod(0o644)
+        # -C keeps root privilege only for configs listed in the compiled-in TRUSTED_CONFIG_LIST
+        trusted = Path("/etc/exim4/trusted_configs")
+        trusted.parent.mkdir(parents=True, exist_ok=True)
+        listed = trusted.read_text().splitlines() if trusted.exists() else []
+        if str(self.config) not in listed:
+            with trusted.open("a") as fh:
+                fh.write(f"{self.config}\n")
+        trusted.chmod(0o644)
+        proc = subprocess.run([str(EXIM), "-C", str(self.config), "-bd", "-q10s"],
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise MTAStartError(f"exim -bd failed: {proc.stdout}{proc.stderr}\n{self.log_tail()}")
+        self._wait_ready(timeout)
+        self.pid = int((self.state / "exim.pid").read_text().strip())
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self._kill_pid(timeout)
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        trusted = Path("/etc/exim4/trusted_configs")
+        if trusted.exists():
+            lines = [line for line in trusted.read_text().splitlines() if line != str(self.config)]
+            trusted.write_text("".join(f"{line}\n" for line in lines))
+
+
+def new_ports() -> MTAPorts:
+    return MTAPorts(*(free_port() for _ in range(5)))
