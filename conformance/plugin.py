@@ -139,6 +139,8 @@ class CaseItem(pytest.Item):
             if f.severity is Severity.WARNING and not settings.strict:
                 warnings.warn(MTAConformanceWarning(f"{self.case.id}: {f.render()}"), stacklevel=1)
         if result.outcome is Outcome.INCONCLUSIVE:
+            if settings.strict:
+                raise CaseFailed(result)  # --mta-strict: no verdict is not good enough
             raise pytest.skip.Exception(result.reason, _use_item_location=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -180,6 +182,8 @@ def _record(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
         "checks": list(item.case.checks),
         "refs": list(item.case.refs),
         "outcome": outcome,
+        #: the runner's verdict (an inconclusive case fails under --mta-strict)
+        "verdict": str(result.outcome) if result is not None else outcome,
         "duration": report.duration,
     }
     if result is not None:

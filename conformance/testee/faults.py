@@ -16,6 +16,7 @@ FAULTS: dict[str, str] = {
     "unregistered-enhanced-code": "the unknown-user refusal uses the unregistered 5.1.99",
     "unregistered-reply-code": "the unknown-user refusal uses the basic code 559",
     "missing-enhanced-codes": "every reply to RCPT omits its enhanced status code",
+    "invalid-enhanced-syntax": "the unknown-user refusal uses 5.01.1 (a leading zero)",
     "enhanced-class-mismatch": "the unknown-user refusal is 550 with 4.1.1",
     "enhanced-code-varies": "the unknown-user refusal's lines carry 5.1.1 and 5.1.0",
     "malformed-multiline": "the unknown-user refusal's last line has code 551, the first 550",

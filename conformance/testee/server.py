@@ -40,6 +40,7 @@ _HAS_ESC = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
 
 @dataclass
 class TesteeConfig:
+    __test__ = False  # not a pytest test class, despite the name
     host: str = "127.0.0.1"
     port: int = 0  #: 0 picks a free port
     hostname: str = "testee.local.test"
@@ -348,7 +349,8 @@ class TesteeSMTP(SMTP):
         if "malformed-multiline" in faults:
             code2 = 551
         esc1 = esc2 = ("5.0.0" if "generic-enhanced-code" in faults else "5.1.99" if "unregistered-enhanced-code" in faults
-                       else "4.1.1" if "enhanced-class-mismatch" in faults else "5.1.1")
+                       else "4.1.1" if "enhanced-class-mismatch" in faults
+                       else "5.01.1" if "invalid-enhanced-syntax" in faults else "5.1.1")
         if "enhanced-code-varies" in faults:
             esc2 = "5.1.0"
         if "missing-enhanced-codes" in faults or not self._esc_on():
@@ -432,6 +434,8 @@ def _free_port(host: str) -> int:
 
 class Testee:
     """Runs the testee in a background thread; a context manager."""
+
+    __test__ = False
 
     def __init__(self, config: TesteeConfig | None = None) -> None:
         self.config = config or TesteeConfig()
