@@ -84,6 +84,8 @@ def parse_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        if exc.context_mark and mark and exc.context_mark.line != mark.line:
+            what += f" (the construct started at line {exc.context_mark.line + 1})"
         raise CaseFileError(path, line, f"invalid YAML: {what}") from None
     except yaml.YAMLError as exc:
         raise CaseFileError(path, 1, f"invalid YAML: {exc}") from None
