@@ -46,3 +46,23 @@ def test_run_testee_end_to_end(tmp_path: Path) -> None:
     last = proc.stdout.strip().splitlines()[-1]
     assert "2 failed, 20 passed, 2 skipped" in last
     assert (tmp_path / "junit.xml").exists()
+
+
+def test_standalone_testee_serves_until_sigterm() -> None:
+    import re
+    import signal
+    import socket
+
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "testee", "--port", "0",
+                             "--fault", "accept-unknown-recipients"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed once the server accepts connections
+        match = re.match(r"testee listening on 127\.0\.0\.1:(\d+) \(faults: accept-unknown-recipients\)", line)
+        assert match, line
+        with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=5) as sock:
+            assert sock.recv(100).startswith(b"220 ")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        proc.kill() if proc.poll() is None else None
