@@ -36,21 +36,21 @@ def _start(mta: RealMTA) -> RealMTA:
     return mta
 
 
-@pytest.fixture(scope="session")
-def postfix_mta() -> Iterator[RealMTA]:
-    mta = PostfixInstance(new_ports())
+def _running(kind: type[RealMTA]) -> Iterator[RealMTA]:
+    """One instance for the whole session, stopped by its pid at the end."""
+    mta = kind(new_ports())
     try:
         yield _start(mta)
     finally:
         mta.stop()
         mta.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postfix_mta() -> Iterator[RealMTA]:
+    yield from _running(PostfixInstance)
 
 
 @pytest.fixture(scope="session")
 def exim_mta() -> Iterator[RealMTA]:
-    mta = EximInstance(new_ports())
-    try:
-        yield _start(mta)
-    finally:
-        mta.stop()
-        mta.cleanup()
+    yield from _running(EximInstance)
