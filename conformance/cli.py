@@ -119,6 +119,57 @@ def _cmd_checks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_lint(args: argparse.Namespace) -> int:
+    from .findings import Profile, Severity
+    from .ndr.lint import lint_bytes
+
+    floor = Severity.parse(args.min_severity)
+    profile = Profile(args.profile)
+    sources: list[tuple[str, bytes]] = []
+    for path in args.paths:
+        if str(path) == "-":
+            sources.append(("-", sys.stdin.buffer.read()))
+            continue
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            files = [path]
+        else:
+            print(f"mta-conformance lint: {path}: no such file or directory", file=sys.stderr)
+            return EXIT_USAGE
+        for file in files:
+            try:
+                sources.append((str(file), file.read_bytes()))
+            except OSError as exc:
+                print(f"mta-conformance lint: {file}: {exc.strerror or exc}", file=sys.stderr)
+                return EXIT_USAGE
+    results = [lint_bytes(data, profile=profile, source=name) for name, data in sources]
+    counts = {s: 0 for s in Severity}
+    if args.format == "json":
+        print(json.dumps([{"source": r.source, "kind": r.kind.value, "verdict": r.verdict,
+                           "findings": [{"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
+                                         "where": f.where, "refs": list(f.refs)}
+                                        for f in r.findings if f.severity >= floor],
+                           "internal_errors": r.internal_errors} for r in results], indent=1))
+    for r in results:
+        if args.format == "text":
+            print(f"{r.source}: {r.verdict}")
+        for f in r.findings:
+            if f.severity < floor:
+                continue
+            counts[f.severity] += 1
+            if args.format == "text":
+                line = f.where.removeprefix("line ") if f.where else "1"
+                ref = f"  [{f.refs[0]}]" if f.refs else ""
+                print(f"{r.source}:{line}  {f.check_id}  {f.severity}  {f.message}{ref}")
+        for error in r.internal_errors:
+            print(f"{r.source}: internal error of the linter: {error}", file=sys.stderr)
+    if args.format == "text":
+        print(f"{len(results)} message(s): {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+              f"{counts[Severity.INFO]} info")
+    return EXIT_FINDINGS if any(r.has_errors for r in results) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mta-conformance",
@@ -150,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     checker = sub.add_parser("check-cases", help="validate case files: schema, unique ids, catalogue ids")
     checker.add_argument("paths", nargs="*", type=Path)
     checker.set_defaults(func=_cmd_check_cases)
+
+    lint = sub.add_parser("lint", help="judge NDR files (RFC 3464/6522/3463/5322) offline")
+    lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="message file, folder of them, or - for stdin")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument("--profile", choices=("anti-backscatter", "strict-rfc"), default="anti-backscatter")
+    lint.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    lint.set_defaults(func=_cmd_lint)
 
     checks = sub.add_parser("checks", help="list every check of the registry with its severities")
     checks.set_defaults(func=_cmd_checks)

@@ -1,0 +1,65 @@
+"""The NDR linter engine: bytes in, classification and findings out.
+
+Classification comes first: only DSNs get DSN findings; a bounce that is not a
+DSN gets the single finding MPR-001 (error under anti-backscatter, which wants
+machine-readable NDRs; warning under strict-rfc, where RFC 5321 says SHOULD);
+feedback reports, read receipts, auto-replies and ordinary mail get none.
+The engine never raises on any input: a check that fails internally is
+recorded in ``internal_errors`` (a bug of ours, reported, never a crash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..checks.registry import finding
+from ..findings import Finding, Profile, Severity
+from . import checks
+from .classify import VERDICTS, Kind, classify
+from .message import load
+
+
+@dataclass
+class LintResult:
+    source: str
+    kind: Kind
+    findings: list[Finding] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.kind]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.count(Severity.ERROR) > 0
+
+
+def lint_bytes(raw: bytes, *, profile: Profile = Profile.ANTI_BACKSCATTER, source: str = "-") -> LintResult:
+    try:
+        ndr = load(raw)
+        kind = classify(ndr)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
+        result = LintResult(source, Kind.OTHER)
+        result.internal_errors.append(f"cannot parse: {type(exc).__name__}: {exc}")
+        return result
+    result = LintResult(source, kind)
+    hits: list[checks.Hit] = []
+    if kind.is_dsn:
+        for check in checks.HEADER_CHECKS + checks.DSN_CHECKS:
+            try:
+                hits.extend(check(ndr))
+            except Exception as exc:  # noqa: BLE001
+                result.internal_errors.append(f"{check.__name__}: {type(exc).__name__}: {exc}")
+    elif kind in (Kind.BOUNCE, Kind.DELAY_NOTICE):
+        condition = "dsn-expected" if profile is Profile.ANTI_BACKSCATTER else "otherwise"
+        hits.append(checks.Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "
+                               "machine-readable delivery-status part", 1, condition))
+    for hit in hits:
+        result.findings.append(finding(hit.check_id, hit.message, profile=profile, condition=hit.condition,
+                                       where=f"line {hit.line}" if hit.line else ""))
+    result.findings.sort(key=lambda f: int(f.where.split()[-1]) if f.where.startswith("line ") else 0)
+    return result

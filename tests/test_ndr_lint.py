@@ -1,0 +1,176 @@
+"""The NDR linter: a good DSN is clean, each mutation fires its check, real data never breaks it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conformance.findings import Profile, Severity
+from conformance.ndr.classify import Kind
+from conformance.ndr.lint import lint_bytes
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+CORPUS = SHARED / "corpus"
+LAB = SHARED / "mta-lab"
+
+GOOD = b"""\
+Date: Mon, 23 Nov 2026 06:00:00 +0000
+From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+To: sender@example.org
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <20261123060000.1@mx.example.net>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+ boundary="b1/mx.example.net"
+
+--b1/mx.example.net
+Content-Type: text/plain; charset=us-ascii
+
+Your message to <nobody@example.com> could not be delivered: 550 5.1.1 user unknown.
+
+--b1/mx.example.net
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+Arrival-Date: Mon, 23 Nov 2026 05:59:58 +0000
+
+Final-Recipient: rfc822; nobody@example.com
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.com
+Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.com>: user unknown
+
+--b1/mx.example.net
+Content-Type: text/rfc822-headers
+
+From: sender@example.org
+To: nobody@example.com
+Subject: hello
+Message-ID: <orig.1@example.org>
+
+--b1/mx.example.net--
+""".replace(b"\n", b"\r\n")
+
+
+def ids(raw: bytes, profile: Profile = Profile.ANTI_BACKSCATTER) -> dict[str, Severity]:
+    result = lint_bytes(raw, profile=profile)
+    assert not result.internal_errors
+    return {f.check_id: f.severity for f in result.findings}
+
+
+def test_good_dsn_is_clean() -> None:
+    result = lint_bytes(GOOD)
+    assert result.kind is Kind.DSN_FAILURE
+    assert result.findings == []
+
+
+MUTATIONS = [
+    (b"Date: Mon, 23 Nov 2026 06:00:00 +0000\r\n", b"", "NDR-HDR-001"),
+    (b"Mon, 23 Nov 2026 06:00:00", b"Tue, 23 Nov 2026 06:00:00", "NDR-HDR-002"),
+    (b"From: MAILER-DAEMON@mx.example.net (Mail Delivery System)", b"From: <>", "NDR-HDR-005"),
+    (b"Message-ID: <20261123060000.1@mx.example.net>\r\n", b"", "NDR-HDR-006"),
+    (b"MIME-Version: 1.0\r\n", b"", "NDR-HDR-007"),
+    (b"Auto-Submitted: auto-replied", b"Auto-Submitted: auto-generated", "NDR-HDR-008"),
+    (b"Auto-Submitted: auto-replied", b"Auto-Submitted: \"yes please\"", "NDR-HDR-009"),
+    (b"Subject: Undelivered", b"Subject: " + b"x" * 1000 + b" Undelivered", "NDR-HDR-012"),
+    (b"Subject: Undelivered", b"Subject: Caf\xc3\xa9 Undelivered", "NDR-HDR-013"),
+    (b"report-type=delivery-status;", b"", "MPR-002"),
+    (b"report-type=delivery-status", b"report-type=disposition-notification", "MDN"),
+    (b"report-type=delivery-status", b"report-type=global-delivery-status", "MPR-003"),
+    (b"Content-Type: text/plain; charset=us-ascii", b"Content-Type: application/octet-stream", "MPR-005"),
+    (b"Content-Type: text/plain; charset=us-ascii", b"Content-Type: text/html", "MPR-005"),
+    (b"Content-Type: text/rfc822-headers", b"Content-Type: text/plain", "MPR-011"),
+    (b"Content-Type: message/delivery-status\r\n", b"Content-Type: message/delivery-status\r\n"
+     b"Content-Transfer-Encoding: quoted-printable\r\n", "MPR-008"),
+    (b"Content-Type: message/delivery-status", b"Content-Type: message/delivery-status; charset=us-ascii", "MPR-008"),
+    (b"--b1/mx.example.net--", b"", "MPR-010"),
+    (b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\nContent-Transfer-Encoding: base64\r\n", "MPR-009"),
+    (b"Final-Recipient: rfc822; nobody@example.com\r\nAction", b"Final-Recipient: rfc822; nobody@example.com\r\n"
+     b"Bogus line\r\nAction", "DSN-FMT-001"),
+    (b"Arrival-Date:", b"Reporting-MTA: dns; again.example.net\r\nArrival-Date:", "DSN-FMT-002"),
+    (b"Remote-MTA: dns; mx.example.com", b"Remote-MTA: mx.example.com", "DSN-FMT-003"),
+    (b"Reporting-MTA: dns; mx.example.net\r\n", b"", "DSN-FMT-004"),
+    (b"Reporting-MTA: dns; mx.example.net", b"Reporting-MTA: dns; 192.0.2.1", "DSN-SEM-005"),
+    (b"05:59:58 +0000", b"05:59:58 GMT", "DSN-FMT-010"),
+    (b"Action: failed\r\n", b"Action: failed\r\nAction: failed\r\n", "DSN-FMT-011"),
+    (b"Final-Recipient: rfc822; nobody@example.com\r\n", b"", "DSN-FMT-013"),
+    (b"Action: failed", b"Action: failure", "DSN-FMT-016"),
+    (b"Status: 5.1.1", b"Status: 5.01.1", "DSN-FMT-017"),
+    (b"Status: 5.1.1", b"Status: 2.0.0", "DSN-SEM-018"),
+    (b"Status: 5.1.1", b"Status: 5.0.0", "DSN-SEM-021"),
+    (b"Status: 5.1.1", b"Status: 5.1.99", "ESC-006"),
+    (b"smtp; 550 5.1.1", b"smtp; 550 4.1.1", "ESC-003"),
+    (b"Remote-MTA:", b"Last-Attempt-Date: Mon, 23 Nov 2026 06:00:00 EST\r\nRemote-MTA:", "DSN-FMT-023"),
+    (b"Remote-MTA:", b"Will-Retry-Until: Mon, 23 Nov 2026 06:00:00 +0000\r\nRemote-MTA:", "DSN-FMT-024"),
+    (b"Remote-MTA:", b"Shoe-Size: 42\r\nRemote-MTA:", "DSN-FMT-027"),
+    (b"Status: 5.1.1\r\n", b"", "DSN-SEM-028"),
+    (b"Action: failed\r\n", b"Action: failed\r\n\r\n", "DSN-SEM-031"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "check"), MUTATIONS, ids=[m[2] + "-" + str(i) for i, m in enumerate(MUTATIONS)])
+def test_each_mutation_fires_its_check(old: bytes, new: bytes, check: str) -> None:
+    assert old in GOOD
+    raw = GOOD.replace(old, new, 1)
+    if check == "MDN":
+        assert lint_bytes(raw).kind is Kind.MDN and lint_bytes(raw).findings == []
+        return
+    assert check in ids(raw), lint_bytes(raw).findings
+
+
+def test_plain_text_bounce_gets_only_mpr_001() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\r\nSubject: failure notice\r\nDate: Mon, 23 Nov 2026 06:00:00 +0000\r\n\r\n"
+           b"Hi. This is the qmail-send program at mx.example.net.\r\n<nobody@example.com>:\r\nno such user\r\n")
+    assert ids(raw) == {"MPR-001": Severity.ERROR}
+    assert ids(raw, Profile.STRICT_RFC) == {"MPR-001": Severity.WARNING}
+
+
+def test_ordinary_mail_has_no_findings() -> None:
+    raw = b"From: alice@example.org\r\nSubject: lunch?\r\n\r\nsee you at noon\r\n"
+    result = lint_bytes(raw)
+    assert result.kind is Kind.OTHER and result.findings == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4000))
+def test_arbitrary_bytes_never_break_the_linter(data: bytes) -> None:
+    assert not lint_bytes(data).internal_errors
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=len(GOOD)), st.integers(min_value=0, max_value=200),
+       st.binary(max_size=50))
+def test_mutated_dsn_never_breaks_the_linter(start: int, length: int, junk: bytes) -> None:
+    assert not lint_bytes(GOOD[:start] + junk + GOOD[start + length:]).internal_errors
+
+
+def _real_files() -> list[Path]:
+    return sorted(CORPUS.glob("*.eml")) + sorted(LAB.glob("*/ndr/*.eml")) + sorted(LAB.glob("*/*/ndr/*.eml"))
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the bounce corpus is not at {CORPUS} (third-party data, not shipped)")
+def test_every_real_message_lints_without_internal_error() -> None:
+    files = _real_files()
+    assert len(files) > 200
+    for path in files:
+        result = lint_bytes(path.read_bytes(), source=str(path))
+        assert not result.internal_errors, (path, result.internal_errors)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the bounce corpus is not at {CORPUS} (third-party data, not shipped)")
+def test_named_verdicts_on_real_messages() -> None:
+    dsn_03 = ids((CORPUS / "flufl-dsn_03.eml").read_bytes())
+    assert dsn_03["DSN-FMT-016"] is Severity.ERROR and dsn_03["DSN-FMT-017"] is Severity.ERROR
+    postfix = lint_bytes((LAB / "postfix" / "ndr" / "downstream_rcpt_550.eml").read_bytes())
+    assert postfix.kind is Kind.DSN_FAILURE and not postfix.has_errors
+    exim = lint_bytes((LAB / "exim4" / "ndr" / "downstream_rcpt_550.eml").read_bytes())
+    generic = [f for f in exim.findings if f.check_id == "DSN-SEM-021"]
+    assert generic and generic[0].severity is Severity.INFO and "5.0.0" in generic[0].message
+    arf = [p for p in CORPUS.glob("*arf*.eml")]
+    for path in arf:
+        result = lint_bytes(path.read_bytes())
+        assert result.kind is Kind.ARF and result.findings == []
