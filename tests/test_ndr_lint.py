@@ -22,6 +22,7 @@ From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
 To: sender@example.org
 Subject: Undelivered Mail Returned to Sender
 Message-ID: <20261123060000.1@mx.example.net>
+In-Reply-To: <orig.1@example.org>
 Auto-Submitted: auto-replied
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status;
@@ -108,6 +109,34 @@ MUTATIONS = [
     (b"Remote-MTA:", b"Will-Retry-Until: Mon, 23 Nov 2026 06:00:00 +0000\r\nRemote-MTA:", "DSN-FMT-024"),
     (b"Remote-MTA:", b"Shoe-Size: 42\r\nRemote-MTA:", "DSN-FMT-027"),
     (b"Status: 5.1.1\r\n", b"", "DSN-SEM-028"),
+    (b"Subject: Undelivered Mail Returned to Sender", b"Subject: hello", "NDR-HDR-010"),
+    (b"In-Reply-To: <orig.1@example.org>\r\n", b"", "NDR-HDR-011"),
+    (b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\nX-Failed-Recipients: nobody@example.com\r\n", "NDR-HDR-015"),
+    (b"Your message to <nobody@example.com>", b"Your message", "MPR-006"),
+    (b"\r\n--b1/mx.example.net\r\nContent-Type: text/plain", b"\r\npreamble text\r\n--b1/mx.example.net\r\n"
+     b"Content-Type: text/plain", "MPR-013"),
+    (b"Content-Type: text/rfc822-headers", b"Content-Type: message/rfc822", "RET-005"),
+    (b"Content-Type: text/rfc822-headers\r\n", b"Content-Type: message/rfc822\r\n"
+     b"Content-Transfer-Encoding: base64\r\n", "RET-006"),
+    (b"\r\n--b1/mx.example.net\r\nContent-Type: text/rfc822-headers", b"", "RET-009"),
+    (b"Content-Type: text/rfc822-headers\r\n\r\nFrom: sender@example.org\r\n",
+     b"Content-Type: message/rfc822\r\n\r\nFrom: sender@example.org\r\n"
+     b"Content-Type: multipart/mixed; boundary=inner\r\n\r\n--inner\r\n\r\ncut\r\n", "RET-010"),
+    (b"Status: 5.1.1", b"Status: 5.1", "ESC-001"),
+    (b"Status: 5.1.1", b"Status: 5.4.1", "ESC-008"),
+    (b"Status: 5.1.1", b"Status: 5.1.10", "ESC-010"),
+    (b"Reporting-MTA: dns; mx.example.net", b"Reporting-MTA: dns; mx.example.net\r\nDSN-Gateway: dns; gw.example.net",
+     "DSN-FMT-008"),
+    (b"Final-Recipient: rfc822; nobody@example.com\r\nAction: failed", b"Action: failed\r\n"
+     b"Final-Recipient: rfc822; nobody@example.com", "DSN-FMT-012"),
+    (b"Remote-MTA:", b"Final-Log-ID:\r\nRemote-MTA:", "DSN-FMT-026"),
+    (b"smtp; 550 5.1.1 <nobody@example.com>: user unknown", b"smtp; user unknown", "DSN-SEM-020"),
+    (b"Remote-MTA: dns; mx.example.com", b"Remote-MTA: dns; 192.0.2.25", "DSN-SEM-022"),
+    (b"05:59:58 +0000", b"07:59:58 +0000", "DSN-SEM-025"),
+    (b"Final-Recipient: rfc822; nobody@example.com", b"Final-Recipient: rfc822; n\xc3\xb6body@example.com", "I18N-003"),
+    (b"Final-Recipient: rfc822; nobody@example.com", b"Final-Recipient: utf-8; n\\x{D800}body@example.com", "I18N-004"),
+    (b"user unknown\r\n\r\n--b1", b"user unknown\r\nLocalized-Diagnostic: de\r\n\r\n--b1", "I18N-006"),
+    (b"user unknown\r\n\r\n--b1", b"user unknown \xc3\xbc\r\n\r\n--b1", "I18N-007"),
     (b"Action: failed\r\n", b"Action: failed\r\n\r\n", "DSN-SEM-031"),
 ]
 

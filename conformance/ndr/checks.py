@@ -385,3 +385,204 @@ def date_problem(value: str, numeric_zone: bool = False) -> str | None:
     if match and match.group(1).title() != parsed.strftime("%a"):
         return f"{match.group(1)} is not the weekday of that date ({parsed.strftime('%a')})"
     return None
+
+
+# -- further header checks -------------------------------------------------------------
+
+_FAILURE_SUBJECT = re.compile(r"undeliver|fail|return|bounce|delay|not (been )?deliver|delivery (status|notification)"
+                              r"|non-?deliver|rejected|warning|error|problem|success|delivered|relayed", re.IGNORECASE)
+_VENDOR_HINTS = ("x-failed-recipients", "x-ms-exchange-message-is-ndr", "x-postfix-queue-id", "x-postfix-sender")
+
+
+@header_check
+def header_subject(ndr: NDRMessage) -> Iterator[Hit]:
+    subjects = ndr.header("Subject")
+    if not subjects:
+        yield Hit("NDR-HDR-010", "no Subject; a reader cannot tell this is a delivery report", 1)
+    elif not _FAILURE_SUBJECT.search(subjects[0].value):
+        yield Hit("NDR-HDR-010", f"Subject {subjects[0].value[:60]!r} does not say it is a delivery report",
+                  subjects[0].line)
+    if not ndr.header("In-Reply-To") and not ndr.header("References"):
+        yield Hit("NDR-HDR-011", "no In-Reply-To or References naming the original message", 1)
+    for header in ndr.headers:
+        if header.name.lower() in _VENDOR_HINTS:
+            yield Hit("NDR-HDR-015", f"vendor header {header.name} (a hint, never required)", header.line)
+
+
+# -- further structure and content checks ----------------------------------------------
+
+@dsn_check
+def preamble_and_human_text(ndr: NDRMessage) -> Iterator[Hit]:
+    if ndr.preamble.strip() and ndr.parts:
+        yield Hit("MPR-013", "the preamble has text, which MIME readers ignore (it is not the human-readable part)",
+                  ndr.body_line)
+    if ndr.parts and ndr.parts[0].content_type.startswith("text/") and ndr.status is not None:
+        human = ndr.parts[0].decoded_body().decode("utf-8", "replace").lower()
+        for block in ndr.status.recipients:
+            final = block.first("final-recipient")
+            if final is None:
+                continue
+            address = final.typed()[1].strip("<> ").lower()
+            if address and address not in human:
+                yield Hit("MPR-006", f"the human-readable part does not name {address}", ndr.parts[0].body_line)
+
+
+@dsn_check
+def returned_content(ndr: NDRMessage) -> Iterator[Hit]:
+    if len(ndr.parts) < 3:
+        yield Hit("RET-009", "no returned content (the third part is optional)", 1)
+        return
+    third = ndr.parts[2]
+    body = third.decoded_body()
+    if third.content_type in ("message/rfc822", "message/global"):
+        if third.transfer_encoding not in ("", "7bit", "8bit", "binary"):
+            yield Hit("RET-006", f"{third.content_type} is encoded as a whole with {third.transfer_encoding}",
+                      third.line)
+        lines = re.split(rb"\r\n|\n|\r", body.strip(b"\r\n"))
+        has_blank = any(not line.strip() for line in lines[1:])
+        if not has_blank:
+            yield Hit("RET-005", f"{third.content_type} holds only a header; a header-only return is "
+                      "text/rfc822-headers", third.line)
+        else:
+            inner = __import__("email").message_from_bytes(body.lstrip(b"\r\n"))
+            boundary = inner.get_param("boundary") if inner.get_content_maintype() == "multipart" else None
+            if boundary and f"--{boundary}--".encode() not in body:
+                yield Hit("RET-010", "the returned message is cut off: its MIME structure never closes",
+                          third.line)
+    if third.content_type == "text/rfc822-headers" and re.search(rb"\r?\n\r?\n\S", body.strip(b"\r\n")):
+        yield Hit("RET-005", "text/rfc822-headers contains more than a header section", third.line)
+    if third.content_type == "message/global-headers" and third.message.get_param("charset"):
+        yield Hit("I18N-010", "message/global-headers carries a charset parameter", third.line)
+
+
+@dsn_check
+def status_registry_and_hints(ndr: NDRMessage) -> Iterator[Hit]:
+    for block in _blocks(ndr):
+        status = block.first("status")
+        match = _STATUS.match(status.value) if status else None
+        if status is None or match is None:
+            if status is not None:
+                yield Hit("ESC-001", f"Status {status.value!r} is not an enhanced status code", status.line)
+            continue
+        code = match.group(1)
+        problem = enhanced.syntax_error(code)
+        if problem:
+            yield Hit("ESC-001", f"Status: {problem}", status.line)
+            continue
+        detail = code.split(".", 1)[1]
+        if code[0] == "4" and detail in enhanced.PERMANENT_ONLY:
+            yield Hit("ESC-008", f"Status {code}: X.{detail} is only useful as a permanent failure", status.line,
+                      "contested")
+        if code[0] == "5" and detail in enhanced.TRANSIENT_ONLY:
+            yield Hit("ESC-008", f"Status {code}: X.{detail} is meant as transient", status.line, "contested")
+        if detail == "1.10":
+            yield Hit("ESC-010", "X.1.10 means 'recipient address has null MX' in the registry, while Exchange "
+                      "Online uses it for 'recipient not found'", status.line)
+
+
+_ORDER = ["original-recipient", "final-recipient", "action", "status", "remote-mta", "diagnostic-code",
+          "last-attempt-date", "final-log-id", "will-retry-until"]
+
+
+@dsn_check
+def field_details(ndr: NDRMessage) -> Iterator[Hit]:
+    assert ndr.status is not None
+    gateway = ndr.status.per_message.first("dsn-gateway")
+    if gateway is not None and (ndr.status.per_message.first("reporting-mta") or Field("", "", 0)).typed()[0] == "dns":
+        yield Hit("DSN-FMT-008", "DSN-Gateway in a DSN whose Reporting-MTA is an Internet (dns) MTA", gateway.line)
+    for block in _blocks(ndr):
+        positions = [_ORDER.index(f.key) for f in block.fields if f.key in _ORDER]
+        if positions != sorted(positions):
+            yield Hit("DSN-FMT-012", "per-recipient fields are not in the RFC 3464 grammar order", block.line)
+        log_id = block.first("final-log-id")
+        if log_id is not None and not log_id.value:
+            yield Hit("DSN-FMT-026", "Final-Log-ID is empty", log_id.line)
+        remote = block.first("remote-mta")
+        if remote is not None:
+            kind, host = remote.typed()
+            if (kind or "").lower() == "dns" and re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", host.strip()):
+                yield Hit("DSN-SEM-022", f"Remote-MTA dns; {host.strip()} is a bare IP address, not a domain name "
+                          "(use a [bracketed] literal)", remote.line, "bare-ip")
+        diag = block.first("diagnostic-code")
+        if diag is not None:
+            kind, text = diag.typed()
+            if (kind or "").lower() == "smtp" and not re.match(r"^\s*[2-5][0-9][0-9]", text):
+                yield Hit("DSN-SEM-020", f"an smtp Diagnostic-Code must transcribe the reply, starting with its "
+                          f"code: {text[:60]!r}", diag.line)
+            if any(ord(ch) > 127 for ch in diag.value):
+                yield Hit("I18N-007", "Diagnostic-Code text is not plain ASCII (i-default)", diag.line)
+        localized = block.get("localized-diagnostic")
+        tags = [f.value.split(";", 1)[0].strip().lower() for f in localized]
+        if localized and (any(not t or ";" not in f.value for t, f in zip(tags, localized))
+                          or len(set(tags)) != len(tags)):
+            yield Hit("I18N-006", "Localized-Diagnostic fields need a language tag each, all different",
+                      localized[0].line)
+        for f in block.fields:
+            if f.key in ("final-recipient", "original-recipient"):
+                yield from _address_forms(ndr, f)
+    yield from _time_sanity(ndr)
+
+
+_UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
+
+
+def _address_forms(ndr: NDRMessage, f: Field) -> Iterator[Hit]:
+    kind, address = f.typed()
+    global_status = ndr.status_part is not None and ndr.status_part.content_type == "message/global-delivery-status"
+    if not global_status and any(ord(ch) > 127 for ch in address):
+        yield Hit("I18N-003", f"{f.name} carries a raw UTF-8 address in message/delivery-status; use the "
+                  "utf-8 type with \\x{HEX} escapes", f.line)
+    for match in _UTF8_ESCAPE.finditer(address):
+        digits = match.group(1)
+        point = int(digits, 16)
+        if not 2 <= len(digits) <= 6 or point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+            yield Hit("I18N-004", f"{f.name}: \\x{{{digits}}} is not a valid code point escape", f.line)
+    if global_status and "\\x{" in address and (kind or "").lower() == "utf-8":
+        yield Hit("I18N-005", f"{f.name}: message/global-delivery-status should carry the plain UTF-8 address",
+                  f.line)
+
+
+def _time_sanity(ndr: NDRMessage) -> Iterator[Hit]:
+    assert ndr.status is not None
+
+    def when(field_: Field | None):  # type: ignore[no-untyped-def]
+        if field_ is None:
+            return None
+        try:
+            value = email.utils.parsedate_to_datetime(re.sub(r"\([^)]*\)", "", field_.value).strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        return value if value is not None and value.tzinfo is not None else None
+
+    arrival = when(ndr.status.per_message.first("arrival-date"))
+    dates = ndr.header("Date")
+    sent = when(Field("Date", dates[0].value, dates[0].line)) if dates else None
+    for block in _blocks(ndr):
+        attempt = when(block.first("last-attempt-date"))
+        retry = when(block.first("will-retry-until"))
+        line = block.line
+        if arrival and attempt and arrival > attempt:
+            yield Hit("DSN-SEM-025", "Arrival-Date is after Last-Attempt-Date", line)
+        for label, moment in (("Arrival-Date", arrival), ("Last-Attempt-Date", attempt)):
+            if moment and sent and moment > sent + __import__("datetime").timedelta(minutes=5):
+                yield Hit("DSN-SEM-025", f"{label} is after the NDR's own Date", line)
+        if retry and (arrival and retry < arrival or attempt and retry < attempt):
+            yield Hit("DSN-SEM-025", "Will-Retry-Until is earlier than the dates it should follow", line)
+
+
+@dsn_check
+def global_types(ndr: NDRMessage) -> Iterator[Hit]:
+    part = ndr.status_part
+    if part is None or part.content_type != "message/global-delivery-status":
+        return
+    if part.transfer_encoding in ("base64", "quoted-printable"):
+        yield Hit("I18N-009", "message/global-delivery-status is transfer-encoded (8bit expected unless the path "
+                  "is 7-bit)", part.line, "encoded")
+    elif part.transfer_encoding in ("", "7bit") and any(b > 127 for b in part.body):
+        yield Hit("I18N-009", "message/global-delivery-status is labelled 7bit but carries 8-bit octets",
+                  part.line, "mislabelled-7bit")
+    if not any(b > 127 for b in ndr.raw):
+        yield Hit("I18N-011", "everything is ASCII: the traditional message/delivery-status would do", part.line)
+    if any(p.content_type in ("message/rfc822", "text/rfc822-headers") for p in ndr.parts):
+        yield Hit("I18N-008", "global and traditional types are mixed (valid; readers must accept it)", part.line,
+                  "parser")
