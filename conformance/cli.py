@@ -121,53 +121,36 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 def _cmd_lint(args: argparse.Namespace) -> int:
     from .findings import Profile, Severity
+    from .ndr.envelope import EnvelopeError, load_envelope
     from .ndr.lint import lint_bytes
+    from .ndr.output import WRITERS
+    from .ndr.sources import SourceError, iter_messages
 
-    floor = Severity.parse(args.min_severity)
+    try:
+        envelope = load_envelope(args.envelope) if args.envelope else None
+    except EnvelopeError as exc:
+        print(f"mta-conformance lint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     profile = Profile(args.profile)
-    sources: list[tuple[str, bytes]] = []
-    for path in args.paths:
-        if str(path) == "-":
-            sources.append(("-", sys.stdin.buffer.read()))
-            continue
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-        elif path.is_file():
-            files = [path]
-        else:
-            print(f"mta-conformance lint: {path}: no such file or directory", file=sys.stderr)
-            return EXIT_USAGE
-        for file in files:
-            try:
-                sources.append((str(file), file.read_bytes()))
-            except OSError as exc:
-                print(f"mta-conformance lint: {file}: {exc.strerror or exc}", file=sys.stderr)
-                return EXIT_USAGE
-    results = [lint_bytes(data, profile=profile, source=name) for name, data in sources]
-    counts = {s: 0 for s in Severity}
-    if args.format == "json":
-        print(json.dumps([{"source": r.source, "kind": r.kind.value, "verdict": r.verdict,
-                           "findings": [{"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
-                                         "where": f.where, "refs": list(f.refs)}
-                                        for f in r.findings if f.severity >= floor],
-                           "internal_errors": r.internal_errors} for r in results], indent=1))
-    for r in results:
-        if args.format == "text":
-            print(f"{r.source}: {r.verdict}")
-        for f in r.findings:
-            if f.severity < floor:
-                continue
-            counts[f.severity] += 1
-            if args.format == "text":
-                line = f.where.removeprefix("line ") if f.where else "1"
-                ref = f"  [{f.refs[0]}]" if f.refs else ""
-                print(f"{r.source}:{line}  {f.check_id}  {f.severity}  {f.message}{ref}")
-        for error in r.internal_errors:
-            print(f"{r.source}: internal error of the linter: {error}", file=sys.stderr)
-    if args.format == "text":
-        print(f"{len(results)} message(s): {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
-              f"{counts[Severity.INFO]} info")
-    return EXIT_FINDINGS if any(r.has_errors for r in results) else EXIT_OK
+    writer = WRITERS[args.format](sys.stdout, Severity.parse(args.min_severity))
+    progress = None
+    if sys.stderr.isatty() and args.format == "text" and not sys.stdout.isatty() or args.progress:
+        from tqdm import tqdm
+
+        progress = tqdm(unit=" msg", file=sys.stderr, disable=False)
+    try:
+        for source, data in iter_messages(args.paths, mbox=args.mbox):
+            writer.add(lint_bytes(data, profile=profile, source=source, envelope=envelope))
+            if progress is not None:
+                progress.update(1)
+    except SourceError as exc:
+        print(f"mta-conformance lint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if progress is not None:
+            progress.close()
+    writer.close()
+    return EXIT_FINDINGS if writer.with_errors else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,9 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = sub.add_parser("lint", help="judge NDR files (RFC 3464/6522/3463/5322) offline")
     lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="message file, folder of them, or - for stdin")
-    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument("--format", choices=("text", "json", "junit"), default="text")
     lint.add_argument("--profile", choices=("anti-backscatter", "strict-rfc"), default="anti-backscatter")
     lint.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    lint.add_argument("--mbox", action="store_true", help="the files are mbox files of many messages")
+    lint.add_argument("--envelope", type=Path, metavar="FILE.json",
+                      help="the original envelope (reverse_path, recipients, envid, ret): enables S+ctx checks")
+    lint.add_argument("--progress", action="store_true", help="show a progress bar (default: when stderr is a "
+                      "terminal and stdout is not)")
     lint.set_defaults(func=_cmd_lint)
 
     checks = sub.add_parser("checks", help="list every check of the registry with its severities")

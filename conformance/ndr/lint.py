@@ -16,6 +16,8 @@ from ..checks.registry import finding
 from ..findings import Finding, Profile, Severity
 from . import checks
 from .classify import VERDICTS, Kind, classify
+from .context_checks import envelope_checks, wire_checks
+from .envelope import Envelope
 from .message import load
 
 
@@ -38,7 +40,19 @@ class LintResult:
         return self.count(Severity.ERROR) > 0
 
 
-def lint_bytes(raw: bytes, *, profile: Profile = Profile.ANTI_BACKSCATTER, source: str = "-") -> LintResult:
+def lint_bytes(
+    raw: bytes,
+    *,
+    profile: Profile = Profile.ANTI_BACKSCATTER,
+    source: str = "-",
+    envelope: Envelope | None = None,
+    wire: bool = False,
+) -> LintResult:
+    """Lint one message.
+
+    *envelope* enables the S+ctx checks; *wire* says *raw* are the bytes as
+    transmitted (captured by the harness), which enables the C checks.
+    """
     try:
         ndr = load(raw)
         kind = classify(ndr)
@@ -49,11 +63,16 @@ def lint_bytes(raw: bytes, *, profile: Profile = Profile.ANTI_BACKSCATTER, sourc
     result = LintResult(source, kind)
     hits: list[checks.Hit] = []
     if kind.is_dsn:
-        for check in checks.HEADER_CHECKS + checks.DSN_CHECKS:
+        runs = [*checks.HEADER_CHECKS, *checks.DSN_CHECKS]
+        if envelope is not None:
+            runs.append(lambda n: envelope_checks(n, envelope))
+        if wire:
+            runs.append(lambda n: wire_checks(n.raw))
+        for check in runs:
             try:
                 hits.extend(check(ndr))
             except Exception as exc:  # noqa: BLE001
-                result.internal_errors.append(f"{check.__name__}: {type(exc).__name__}: {exc}")
+                result.internal_errors.append(f"{getattr(check, '__name__', 'check')}: {type(exc).__name__}: {exc}")
     elif kind in (Kind.BOUNCE, Kind.DELAY_NOTICE):
         condition = "dsn-expected" if profile is Profile.ANTI_BACKSCATTER else "otherwise"
         hits.append(checks.Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "

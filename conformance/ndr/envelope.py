@@ -1,0 +1,82 @@
+"""The original transaction's envelope: the context S+ctx checks need.
+
+From a JSON file (``mta-conformance lint --envelope FILE.json``) or built by the
+live harness from what it sent.  Values are as sent on the wire: ENVID and ORCPT
+in xtext, addresses with their original case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class EnvelopeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    orcpt: str | None = None  #: "rfc822;addr" as sent (xtext)
+    notify: str | None = None  #: "SUCCESS,FAILURE", "NEVER", ...
+
+    @property
+    def notify_keywords(self) -> set[str]:
+        return {w.strip().upper() for w in (self.notify or "").split(",") if w.strip()}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    reverse_path: str
+    recipients: tuple[Recipient, ...] = field(default=())
+    envid: str | None = None
+    ret: str | None = None
+
+    def recipient(self, address: str) -> Recipient | None:
+        for r in self.recipients:
+            if r.address.lower() == address.lower():
+                return r
+        return None
+
+
+def xtext_decode(value: str) -> str:
+    return re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), value)
+
+
+def from_dict(data: Any) -> Envelope:
+    if not isinstance(data, dict):
+        raise EnvelopeError("the envelope is a JSON object")
+    unknown = set(data) - {"reverse_path", "recipients", "envid", "ret"}
+    if unknown:
+        raise EnvelopeError(f"unknown envelope key(s): {', '.join(sorted(unknown))}")
+    if not isinstance(data.get("reverse_path"), str):
+        raise EnvelopeError("'reverse_path' (a string, '' for the null path) is required")
+    recipients = []
+    for index, item in enumerate(data.get("recipients", [])):
+        if isinstance(item, str):
+            item = {"address": item}
+        if not isinstance(item, dict) or not isinstance(item.get("address"), str):
+            raise EnvelopeError(f"recipients[{index}] needs an 'address' string")
+        extra = set(item) - {"address", "orcpt", "notify"}
+        if extra:
+            raise EnvelopeError(f"recipients[{index}]: unknown key(s) {', '.join(sorted(extra))}")
+        recipients.append(Recipient(item["address"], item.get("orcpt"), item.get("notify")))
+    ret = data.get("ret")
+    if ret is not None and str(ret).upper() not in ("FULL", "HDRS"):
+        raise EnvelopeError("'ret' is FULL or HDRS")
+    return Envelope(data["reverse_path"], tuple(recipients), data.get("envid"), ret)
+
+
+def load_envelope(path: Path) -> Envelope:
+    try:
+        return from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise EnvelopeError(f"{path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise EnvelopeError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+    except EnvelopeError as exc:
+        raise EnvelopeError(f"{path}: {exc}") from None
