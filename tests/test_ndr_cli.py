@@ -82,7 +82,7 @@ def test_exit_codes_and_text_format(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["lint", str(good)]) == 0
     assert main(["lint", str(bad)]) == 1
     out = capsys.readouterr().out
-    assert f"{bad}:30  DSN-FMT-016  error  Action 'failure' is not one of" in out
+    assert f"{bad}:24  DSN-FMT-016  error  Action 'failure' is not one of" in out
     assert "[RFC 3464 §2.3.3]" in out
     assert out.strip().splitlines()[-1] == "1 message(s), 1 with errors: 1 error(s), 0 warning(s), 0 info"
     assert main(["lint", str(tmp_path / "missing.eml")]) == 2
