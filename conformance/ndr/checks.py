@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..smtp import enhanced
 from .dsn_fields import Block, Field
-from .message import STATUS_TYPES, NDRMessage
+from .message import STATUS_TYPES, NDRMessage, parse_header_section
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def header_names(ndr: NDRMessage) -> Iterator[Hit]:
     for h in ndr.headers:
         if not re.fullmatch(r"[!-9;-~]+", h.name):
             yield Hit("NDR-HDR-013", f"header field name {h.name[:40]!r} is not printable ASCII without colon", h.line)
-        elif any(b > 127 for b in h.raw) and ndr.message.get_content_type() != "message/global":
+        elif not h.raw.isascii() and ndr.message.get_content_type() != "message/global":
             yield Hit("NDR-HDR-013", f"{h.name} has raw 8-bit text; RFC 2047 encoding is required", h.line)
 
 
@@ -196,7 +196,7 @@ def status_part_encoding(ndr: NDRMessage) -> Iterator[Hit]:
     if cte and cte not in ("7bit",):
         if cte in ("base64", "quoted-printable") or cte not in ("8bit", "binary"):
             yield Hit("MPR-008", f"message/delivery-status is sent with {cte}; it must be 7bit", part.line)
-    if any(b > 127 for b in part.body):
+    if not part.body.isascii():
         yield Hit("MPR-008", "message/delivery-status contains 8-bit octets", part.body_line)
     params = [k for k, _ in (part.message.get_params() or [])[1:]]
     if params:
@@ -444,7 +444,7 @@ def returned_content(ndr: NDRMessage) -> Iterator[Hit]:
             yield Hit("RET-005", f"{third.content_type} holds only a header; a header-only return is "
                       "text/rfc822-headers", third.line)
         else:
-            inner = __import__("email").message_from_bytes(body.lstrip(b"\r\n"))
+            inner = parse_header_section(body.lstrip(b"\r\n"))
             boundary = inner.get_param("boundary") if inner.get_content_maintype() == "multipart" else None
             if boundary and f"--{boundary}--".encode() not in body:
                 yield Hit("RET-010", "the returned message is cut off: its MIME structure never closes",
@@ -509,7 +509,7 @@ def field_details(ndr: NDRMessage) -> Iterator[Hit]:
             if (kind or "").lower() == "smtp" and not re.match(r"^\s*[2-5][0-9][0-9]", text):
                 yield Hit("DSN-SEM-020", f"an smtp Diagnostic-Code must transcribe the reply, starting with its "
                           f"code: {text[:60]!r}", diag.line)
-            if any(ord(ch) > 127 for ch in diag.value):
+            if not diag.value.isascii():
                 yield Hit("I18N-007", "Diagnostic-Code text is not plain ASCII (i-default)", diag.line)
         localized = block.get("localized-diagnostic")
         tags = [f.value.split(";", 1)[0].strip().lower() for f in localized]
@@ -529,7 +529,7 @@ _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
 def _address_forms(ndr: NDRMessage, f: Field) -> Iterator[Hit]:
     kind, address = f.typed()
     global_status = ndr.status_part is not None and ndr.status_part.content_type == "message/global-delivery-status"
-    if not global_status and any(ord(ch) > 127 for ch in address):
+    if not global_status and not address.isascii():
         yield Hit("I18N-003", f"{f.name} carries a raw UTF-8 address in message/delivery-status; use the "
                   "utf-8 type with \\x{HEX} escapes", f.line)
     for match in _UTF8_ESCAPE.finditer(address):
@@ -578,10 +578,10 @@ def global_types(ndr: NDRMessage) -> Iterator[Hit]:
     if part.transfer_encoding in ("base64", "quoted-printable"):
         yield Hit("I18N-009", "message/global-delivery-status is transfer-encoded (8bit expected unless the path "
                   "is 7-bit)", part.line, "encoded")
-    elif part.transfer_encoding in ("", "7bit") and any(b > 127 for b in part.body):
+    elif part.transfer_encoding in ("", "7bit") and not part.body.isascii():
         yield Hit("I18N-009", "message/global-delivery-status is labelled 7bit but carries 8-bit octets",
                   part.line, "mislabelled-7bit")
-    if not any(b > 127 for b in ndr.raw):
+    if ndr.raw.isascii():
         yield Hit("I18N-011", "everything is ASCII: the traditional message/delivery-status would do", part.line)
     if any(p.content_type in ("message/rfc822", "text/rfc822-headers") for p in ndr.parts):
         yield Hit("I18N-008", "global and traditional types are mixed (valid; readers must accept it)", part.line,

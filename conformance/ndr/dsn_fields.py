@@ -21,10 +21,10 @@ class Field:
     value: str  #: unfolded, surrounding white space removed, comments kept
     line: int  #: line number in the file where the field starts
     folded: bool = False
+    key: str = field(default="", compare=False)  #: the name lower-cased, computed once
 
-    @property
-    def key(self) -> str:
-        return self.name.lower()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.name.lower())
 
     @property
     def bare(self) -> str:

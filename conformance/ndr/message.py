@@ -13,6 +13,9 @@ import base64
 import binascii
 import email
 import email.message
+import email.parser
+import email.policy
+import functools
 import quopri
 import re
 from dataclasses import dataclass, field
@@ -20,6 +23,12 @@ from dataclasses import dataclass, field
 from . import dsn_fields
 
 _LINE_END = re.compile(rb"\r\n|\n|\r")
+_HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+
+
+def parse_header_section(data: bytes) -> email.message.Message:
+    """Only a header section, through the email package (compat32): cheap, tolerant."""
+    return _HEADER_PARSER.parsebytes(data)
 _HEADER_START = re.compile(rb"^([^:\s]+)[ \t]*:")
 
 
@@ -77,7 +86,7 @@ class Part:
     body_line: int
     message: email.message.Message
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
         return self.message.get_content_type()
 
@@ -85,7 +94,7 @@ class Part:
     def has_content_type(self) -> bool:
         return any(h.name.lower() == "content-type" for h in self.headers)
 
-    @property
+    @functools.cached_property
     def transfer_encoding(self) -> str:
         return str(self.message.get("Content-Transfer-Encoding", "")).strip().lower()
 
@@ -116,9 +125,16 @@ class NDRMessage:
     status_part: Part | None = None
     status: dsn_fields.DeliveryStatus | None = None
     status_nested: bool = False
+    _index: dict[str, list[Header]] | None = field(default=None, repr=False)
 
     def header(self, name: str) -> list[Header]:
-        return [h for h in self.headers if h.name.lower() == name.lower()]
+        """All fields called *name* (case-insensitive), in order."""
+        if self._index is None:
+            index: dict[str, list[Header]] = {}
+            for h in self.headers:
+                index.setdefault(h.name.lower(), []).append(h)
+            self._index = index
+        return self._index.get(name.lower(), [])
 
     @property
     def content_type(self) -> str:
@@ -130,13 +146,13 @@ STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 def load(raw: bytes) -> NDRMessage:
     """Parse *raw*; never raises on malformed input."""
-    message = email.message_from_bytes(raw)
     lines = split_lines(raw)
     # a single message saved from an mbox keeps its "From " envelope line: not a header
     skip = 1 if lines and lines[0].startswith(b"From ") else 0
     headers, blank = read_headers(lines[skip:], 1 + skip)
     blank += skip
     body_start = _offset_of_line(raw, blank + 1)
+    message = parse_header_section(raw[:body_start])
     ndr = NDRMessage(raw, message, headers, blank + 2)
     boundary = _param(message, "boundary") if message.get_content_maintype() == "multipart" else None
     ndr.boundary = boundary
@@ -196,17 +212,24 @@ def _split_multipart(ndr: NDRMessage, body: bytes, boundary: str, first_line: in
         part_lines = lines[start + 1 : end]
         headers, blank = read_headers(part_lines, first_line + start + 1)
         body_lines = part_lines[blank + 1 :]
-        part_bytes = b"\r\n".join(part_lines)
+        header_bytes = b"\r\n".join(part_lines[:blank]) + b"\r\n\r\n"
         ndr.parts.append(Part(headers, b"\r\n".join(body_lines), first_line + start + 1,
-                              first_line + start + 2 + blank, email.message_from_bytes(part_bytes)))
+                              first_line + start + 2 + blank, parse_header_section(header_bytes)))
     if close is not None:
         ndr.epilogue = b"\n".join(lines[close + 1 :])
 
 
 def _find_nested_status(ndr: NDRMessage) -> None:
-    """A delivery-status part below the top level (inside multipart/mixed, say)."""
-    for sub in ndr.message.walk():
-        if sub is ndr.message or sub.get_content_type() not in STATUS_TYPES:
+    """A delivery-status part below the top level (inside multipart/mixed, say).
+
+    Only here is the whole message parsed by the email package: most messages
+    never get this far, which keeps the linter close to a bare parse in cost.
+    """
+    if ndr.content_type == "multipart/report" or b"delivery-status" not in ndr.raw.lower():
+        return
+    whole = email.message_from_bytes(ndr.raw)
+    for sub in whole.walk():
+        if sub is whole or sub.get_content_type() not in STATUS_TYPES:
             continue
         payload = sub.get_payload()
         if isinstance(payload, list):  # the email package split it into blocks
