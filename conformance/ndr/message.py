@@ -146,12 +146,14 @@ STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 def load(raw: bytes) -> NDRMessage:
     """Parse *raw*; never raises on malformed input."""
-    lines = split_lines(raw)
+    header_end, body_start = _header_section_end(raw)
+    lines = split_lines(raw[:header_end])
+    if lines and lines[-1] == b"":
+        lines.pop()  # the terminator of the last header line
     # a single message saved from an mbox keeps its "From " envelope line: not a header
     skip = 1 if lines and lines[0].startswith(b"From ") else 0
-    headers, blank = read_headers(lines[skip:], 1 + skip)
-    blank += skip
-    body_start = _offset_of_line(raw, blank + 1)
+    headers, _ = read_headers(lines[skip:], 1 + skip)
+    blank = len(lines)  # index of the blank line that ends the header section
     message = parse_header_section(raw[:body_start])
     ndr = NDRMessage(raw, message, headers, blank + 2)
     boundary = _param(message, "boundary") if message.get_content_maintype() == "multipart" else None
@@ -177,6 +179,19 @@ def _param(message: email.message.Message, name: str) -> str | None:
     if isinstance(value, tuple):
         value = email.utils.collapse_rfc2231_value(value)
     return str(value) if value else None
+
+
+def _header_section_end(raw: bytes) -> tuple[int, int]:
+    """(end of the header section, start of the body): stops at the first blank line.
+
+    Scanning only as far as the header goes keeps the cost of a 50 MB body out of it.
+    """
+    previous_end = -1
+    for match in _LINE_END.finditer(raw):
+        if match.start() == previous_end or match.start() == 0:
+            return match.start(), match.end()
+        previous_end = match.end()
+    return len(raw), len(raw)
 
 
 def _offset_of_line(raw: bytes, index: int) -> int:
