@@ -49,6 +49,17 @@ def test_each_context_check_fires(old: bytes, new: bytes, check: str) -> None:
     assert check in ctx_ids(WITH_CONTEXT.replace(old, new))
 
 
+def test_returned_content_against_ret() -> None:
+    full = WITH_CONTEXT.replace(b"Content-Type: text/rfc822-headers", b"Content-Type: message/rfc822").replace(
+        b"Message-ID: <orig.1@example.org>\r\n", b"Message-ID: <orig.1@example.org>\r\n\r\nthe body\r\n")
+    assert "RET-002" in ctx_ids(full)  # RET=HDRS, body returned
+    assert "RET-002" not in ctx_ids(WITH_CONTEXT)
+    assert "RET-001" in ctx_ids(WITH_CONTEXT, {**ENVELOPE, "ret": "FULL"})
+    assert "RET-001" not in ctx_ids(full, {**ENVELOPE, "ret": "FULL"})
+    delay = full.replace(b"Action: failed\r\nStatus: 5.1.1", b"Action: delayed\r\nStatus: 4.4.1")
+    assert "RET-003" in ctx_ids(delay, {**ENVELOPE, "ret": "FULL"})
+
+
 def test_original_recipient_without_orcpt_is_a_warning() -> None:
     env = {**ENVELOPE, "recipients": [{"address": "nobody@example.com"}]}
     result = lint_bytes(WITH_CONTEXT, envelope=from_dict(env))

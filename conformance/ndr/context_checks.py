@@ -69,3 +69,22 @@ def wire_checks(raw: bytes) -> Iterator[Hit]:
     if bare:
         line = raw.count(b"\n", 0, bare.start()) + 1
         yield Hit("NDR-HDR-014", "a bare CR or LF: the transmitted NDR must use CRLF line endings", line)
+
+
+def returned_content_checks(ndr: NDRMessage, env: Envelope) -> Iterator[Hit]:
+    """RET-001/002/003: what came back against what RET asked for."""
+    if len(ndr.parts) < 3:
+        return
+    third = ndr.parts[2]
+    whole = third.content_type in ("message/rfc822", "message/global")
+    body = third.decoded_body().strip(b"\r\n")
+    has_body = bool(re.search(rb"(\r\n|\n|\r)(\r\n|\n|\r)\S", body)) if whole else False
+    failures = {(f.bare.lower()) for b in _blocks(ndr) for f in b.get("action")} & {"failed"}
+    ret = (env.ret or "").upper()
+    if ret == "HDRS" and has_body:
+        yield Hit("RET-002", "RET=HDRS asked for the header only, but the whole message came back", third.line)
+    if ret == "FULL" and failures and not has_body:
+        yield Hit("RET-001", "RET=FULL asked for the whole message, but only its header came back", third.line)
+    if not failures and has_body:
+        yield Hit("RET-003", "a DSN without failures returns the whole message; it should return the header only",
+                  third.line)

@@ -16,7 +16,7 @@ from ..checks.registry import finding
 from ..findings import Finding, Profile, Severity
 from . import checks
 from .classify import VERDICTS, Kind, classify
-from .context_checks import envelope_checks, wire_checks
+from .context_checks import envelope_checks, returned_content_checks, wire_checks
 from .envelope import Envelope
 from .message import load
 
@@ -66,6 +66,7 @@ def lint_bytes(
         runs = [*checks.HEADER_CHECKS, *checks.DSN_CHECKS]
         if envelope is not None:
             runs.append(lambda n: envelope_checks(n, envelope))
+            runs.append(lambda n: returned_content_checks(n, envelope))
         if wire:
             runs.append(lambda n: wire_checks(n.raw))
         for check in runs:
