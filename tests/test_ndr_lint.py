@@ -137,6 +137,10 @@ MUTATIONS = [
     (b"Final-Recipient: rfc822; nobody@example.com", b"Final-Recipient: utf-8; n\\x{D800}body@example.com", "I18N-004"),
     (b"user unknown\r\n\r\n--b1", b"user unknown\r\nLocalized-Diagnostic: de\r\n\r\n--b1", "I18N-006"),
     (b"user unknown\r\n\r\n--b1", b"user unknown \xc3\xbc\r\n\r\n--b1", "I18N-007"),
+    (b"\r\n--b1/mx.example.net\r\nContent-Type: message/delivery-status", b"\r\n--b1/mx.example.net\r\n"
+     b"Content-Type: text/plain\r\n\r\nmore\r\n\r\n--b1/mx.example.net\r\nContent-Type: message/delivery-status",
+     "MPR-004"),
+    (b"Content-Type: message/delivery-status\r\n", b"Content-Type: application/x-report\r\n", "MPR-007"),
     (b"Action: failed\r\n", b"Action: failed\r\n\r\n", "DSN-SEM-031"),
 ]
 
@@ -149,6 +153,38 @@ def test_each_mutation_fires_its_check(old: bytes, new: bytes, check: str) -> No
         assert lint_bytes(raw).kind is Kind.MDN and lint_bytes(raw).findings == []
         return
     assert check in ids(raw), lint_bytes(raw).findings
+
+
+GLOBAL = GOOD.replace(b"report-type=delivery-status", b"report-type=global-delivery-status").replace(
+    b"Content-Type: message/delivery-status", b"Content-Type: message/global-delivery-status")
+
+
+@pytest.mark.parametrize(("old", "new", "check"), [
+    (b"Final-Recipient: rfc822; nobody@example.com", b"Final-Recipient: utf-8; n\\x{F6}body@example.com", "I18N-005"),
+    (b"Content-Type: message/global-delivery-status\r\n", b"Content-Type: message/global-delivery-status\r\n"
+     b"Content-Transfer-Encoding: base64\r\n", "I18N-009"),
+    (b"user unknown\r\n\r\n--b1", b"user unknown \xc3\xbc\r\n\r\n--b1", "I18N-009"),
+    (b"Content-Type: text/rfc822-headers", b"Content-Type: message/global-headers; charset=utf-8", "I18N-010"),
+    (b"Content-Type: text/rfc822-headers", b"Content-Type: text/rfc822-headers", "I18N-011"),
+    (b"Content-Type: text/rfc822-headers", b"Content-Type: text/rfc822-headers", "I18N-008"),
+])
+def test_global_dsn_checks(old: bytes, new: bytes, check: str) -> None:
+    assert old in GLOBAL
+    assert check in ids(GLOBAL.replace(old, new, 1))
+
+
+def test_every_static_check_has_a_fixture() -> None:
+    """Each S-mode row (sections 3-9 and the ESC rows) is shown firing above."""
+    import re as _re
+
+    from conformance.checks.registry import REGISTRY
+
+    here = Path(__file__).read_text() + (Path(__file__).parent / "test_ndr_cli.py").read_text()
+    shown = set(_re.findall(r'"([A-Z0-9]+(?:-[A-Z0-9]+)*-\d{3})"\)', here))
+    static = {c.id for c in REGISTRY if _re.search(r"\bS\b|S\+ctx", c.mode) and not c.id.startswith(("SMTP-", "DSNX-"))}
+    # MPR-012 is the classification itself (ARF/MDN get no findings, tested below);
+    # DSN-SEM-029 says an absence is *not* a finding; MPR-001 is tested with the plain-text bounce
+    assert static - shown - {"MPR-012", "DSN-SEM-029", "MPR-001"} == set()
 
 
 def test_plain_text_bounce_gets_only_mpr_001() -> None:
@@ -177,6 +213,41 @@ def test_mutated_dsn_never_breaks_the_linter(start: int, length: int, junk: byte
     assert not lint_bytes(GOOD[:start] + junk + GOOD[start + length:]).internal_errors
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the bounce corpus is not at {CORPUS} (third-party data, not shipped)")
+def test_line_endings_do_not_change_the_verdict() -> None:
+    """The CRLF (dos) and bare-CR (mac) copies get the same findings as their LF originals."""
+    pairs = 0
+    for variant in sorted(CORPUS.glob("sisimai-mac-*.eml")) + sorted(CORPUS.glob("sisimai-dos-*.eml")):
+        original = CORPUS / ("sisimai-" + variant.name.split("-", 2)[2])
+        if not original.exists():
+            continue
+        pairs += 1
+        a, b = lint_bytes(variant.read_bytes()), lint_bytes(original.read_bytes())
+        assert a.kind is b.kind, variant.name
+        assert [(f.check_id, f.where) for f in a.findings] == [(f.check_id, f.where) for f in b.findings], variant.name
+    assert pairs >= 4
+
+
+def _real_dsns() -> list[bytes]:
+    return [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))[:80] if b"delivery-status" in p.read_bytes()]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the bounce corpus is not at {CORPUS} (third-party data, not shipped)")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_real_dsns_never_break_the_linter(data: st.DataObject) -> None:
+    dsns = _REAL_DSNS or _real_dsns()
+    _REAL_DSNS[:] = dsns
+    raw = data.draw(st.sampled_from(dsns))
+    start = data.draw(st.integers(0, len(raw)))
+    cut = data.draw(st.integers(0, 300))
+    junk = data.draw(st.binary(max_size=60) | st.sampled_from([b"\r", b"\n\n", b"--", b":", b";", b"(", b"\x00"]))
+    assert not lint_bytes(raw[:start] + junk + raw[start + cut:]).internal_errors
+
+
+_REAL_DSNS: list[bytes] = []
+
+
 def _real_files() -> list[Path]:
     return sorted(CORPUS.glob("*.eml")) + sorted(LAB.glob("*/ndr/*.eml")) + sorted(LAB.glob("*/*/ndr/*.eml"))
 
@@ -199,6 +270,19 @@ def test_named_verdicts_on_real_messages() -> None:
     exim = lint_bytes((LAB / "exim4" / "ndr" / "downstream_rcpt_550.eml").read_bytes())
     generic = [f for f in exim.findings if f.check_id == "DSN-SEM-021"]
     assert generic and generic[0].severity is Severity.INFO and "5.0.0" in generic[0].message
+    expected = {
+        "sisimai-lhost-sendgrid-03.eml": {"DSN-FMT-004", "DSN-FMT-016"},  # Action: expired, no Reporting-MTA
+        "mimekit-delivery-status.eml": {"MPR-005", "DSN-FMT-017"},  # text in the preamble, no Status
+        "sisimai-lhost-postfix-64.eml": {"DSN-FMT-001"},  # no per-recipient block
+        "sisimai-lhost-x3-05.eml": {"MPR-002"},  # multipart/report without report-type
+        "bounceparser-warning-8.eml": {"MPR-004", "MPR-007"},  # the DSN is the third of four parts
+    }
+    for name, checks in expected.items():
+        found = ids((CORPUS / name).read_bytes())
+        assert checks <= {k for k, v in found.items() if v is Severity.ERROR}, (name, found)
+    nested = lint_bytes((CORPUS / "sisimai-rfc3464-09.eml").read_bytes())  # DSN inside multipart/mixed
+    assert [(f.check_id, f.severity) for f in nested.findings if f.check_id == "MPR-001"] == \
+        [("MPR-001", Severity.WARNING)]
     arf = [p for p in CORPUS.glob("*arf*.eml")]
     for path in arf:
         result = lint_bytes(path.read_bytes())

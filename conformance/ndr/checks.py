@@ -36,6 +36,19 @@ def dsn_check(func: Check) -> Check:
     return func
 
 
+def field_check(func: Check) -> Check:
+    """A DSN check that reads the delivery-status fields: skipped when there are none."""
+
+    def guarded(ndr: NDRMessage) -> Iterator[Hit]:
+        if ndr.status is None:
+            return iter(())
+        return func(ndr)
+
+    guarded.__name__ = func.__name__
+    DSN_CHECKS.append(guarded)
+    return func
+
+
 def header_check(func: Check) -> Check:
     HEADER_CHECKS.append(func)
     return func
@@ -206,7 +219,7 @@ def status_part_encoding(ndr: NDRMessage) -> Iterator[Hit]:
 
 # -- delivery-status fields ---------------------------------------------------------
 
-@dsn_check
+@field_check
 def body_grammar(ndr: NDRMessage) -> Iterator[Hit]:
     status = ndr.status
     assert status is not None
@@ -228,7 +241,7 @@ def body_grammar(ndr: NDRMessage) -> Iterator[Hit]:
                   status.per_message.line, "unparsable")
 
 
-@dsn_check
+@field_check
 def duplicates(ndr: NDRMessage) -> Iterator[Hit]:
     assert ndr.status is not None
     yield from _dupes(ndr.status.per_message, "DSN-FMT-002", PER_MESSAGE)
@@ -244,7 +257,7 @@ def _dupes(block: Block, check_id: str, names: set[str]) -> Iterator[Hit]:
         seen.add(f.key)
 
 
-@dsn_check
+@field_check
 def typed_fields(ndr: NDRMessage) -> Iterator[Hit]:
     assert ndr.status is not None
     for block in [ndr.status.per_message, *ndr.status.recipients]:
@@ -258,7 +271,7 @@ def typed_fields(ndr: NDRMessage) -> Iterator[Hit]:
                 yield Hit("DSN-FMT-003", f"{f.name} uses the experimental type {kind}", f.line, "x-type")
 
 
-@dsn_check
+@field_check
 def reporting_mta(ndr: NDRMessage) -> Iterator[Hit]:
     assert ndr.status is not None
     field_ = ndr.status.per_message.first("reporting-mta")
@@ -273,7 +286,7 @@ def reporting_mta(ndr: NDRMessage) -> Iterator[Hit]:
                       field_.line, "dns-not-fqdn")
 
 
-@dsn_check
+@field_check
 def recipient_fields(ndr: NDRMessage) -> Iterator[Hit]:
     for block in _blocks(ndr):
         final = block.first("final-recipient")
@@ -412,7 +425,7 @@ def header_subject(ndr: NDRMessage) -> Iterator[Hit]:
 # -- further structure and content checks ----------------------------------------------
 
 @dsn_check
-def preamble_and_human_text(ndr: NDRMessage) -> Iterator[Hit]:
+def preamble_and_human_text(ndr: NDRMessage) -> Iterator[Hit]:  # the status may be absent here
     if ndr.preamble.strip() and ndr.parts:
         yield Hit("MPR-013", "the preamble has text, which MIME readers ignore (it is not the human-readable part)",
                   ndr.body_line)
@@ -455,7 +468,7 @@ def returned_content(ndr: NDRMessage) -> Iterator[Hit]:
         yield Hit("I18N-010", "message/global-headers carries a charset parameter", third.line)
 
 
-@dsn_check
+@field_check
 def status_registry_and_hints(ndr: NDRMessage) -> Iterator[Hit]:
     for block in _blocks(ndr):
         status = block.first("status")
@@ -484,7 +497,7 @@ _ORDER = ["original-recipient", "final-recipient", "action", "status", "remote-m
           "last-attempt-date", "final-log-id", "will-retry-until"]
 
 
-@dsn_check
+@field_check
 def field_details(ndr: NDRMessage) -> Iterator[Hit]:
     assert ndr.status is not None
     gateway = ndr.status.per_message.first("dsn-gateway")

@@ -77,6 +77,8 @@ def classify(ndr: NDRMessage) -> Kind:
             p.content_type in ("message/disposition-notification", "message/global-disposition-notification")
             for p in ndr.parts):
         return Kind.MDN
+    if ndr.status is None and report_type in ("delivery-status", "global-delivery-status"):
+        return Kind.DSN_FAILURE  # a DSN that lost its delivery-status part: judged as one (MPR-007)
     if ndr.status is not None and (ndr.status.recipients or ndr.status.per_message.fields):
         actions = {f.bare.lower() for block in ndr.status.recipients for f in block.get("action")}
         if actions and actions <= {"delayed"}:

@@ -21,7 +21,8 @@ def envelope_checks(ndr: NDRMessage, env: Envelope) -> Iterator[Hit]:
     if env.reverse_path and env.reverse_path.lower() not in addresses:
         yield Hit("NDR-HDR-004", f"To does not address the original return path <{env.reverse_path}>",
                   to[0].line if to else 1)
-    assert ndr.status is not None
+    if ndr.status is None:
+        return
     original_id = ndr.status.per_message.first("original-envelope-id")
     if env.envid is None and original_id is not None:
         yield Hit("DSN-FMT-007", "Original-Envelope-Id present although the original MAIL had no ENVID",
@@ -73,7 +74,7 @@ def wire_checks(raw: bytes) -> Iterator[Hit]:
 
 def returned_content_checks(ndr: NDRMessage, env: Envelope) -> Iterator[Hit]:
     """RET-001/002/003: what came back against what RET asked for."""
-    if len(ndr.parts) < 3:
+    if len(ndr.parts) < 3 or ndr.status is None:
         return
     third = ndr.parts[2]
     whole = third.content_type in ("message/rfc822", "message/global")
