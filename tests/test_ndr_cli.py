@@ -151,3 +151,30 @@ def test_huge_inputs_finish() -> None:
     assert _lint_within(fifty_mb, 120)
     headers = GOOD.replace(b"Auto-Submitted", b"X-H: v\r\n" * 100_000 + b"Auto-Submitted")
     assert _lint_within(headers, 60)
+
+
+def test_streaming_memory_does_not_grow_with_the_number_of_messages(tmp_path: Path) -> None:
+    """Peak memory for 2,400 messages in an mbox stays near the peak for 300."""
+    import io
+    import tracemalloc
+
+    from conformance.ndr.output import JSONWriter
+    from conformance.ndr.sources import iter_messages
+
+    def peak(count: int) -> int:
+        box = tmp_path / f"{count}.mbox"
+        with box.open("wb") as handle:
+            for i in range(count):
+                handle.write(b"From x@y Mon Nov 23 06:00:00 2026\n" + GOOD.replace(b"\r\n", b"\n") + b"\n")
+        tracemalloc.start()
+        writer = JSONWriter(io.StringIO(), Severity.INFO)
+        writer.out = type("Null", (), {"write": lambda self, s: None})()  # discard output, keep the writer's work
+        for source, data in iter_messages([box], mbox=True):
+            writer.add(lint_bytes(data, source=source))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert writer.messages == count
+        return top
+
+    small, large = peak(300), peak(2400)
+    assert large < small * 1.5 + 200_000, (small, large)

@@ -29,6 +29,19 @@ _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 def parse_header_section(data: bytes) -> email.message.Message:
     """Only a header section, through the email package (compat32): cheap, tolerant."""
     return _HEADER_PARSER.parsebytes(data)
+
+
+def message_from_headers(headers: list["Header"]) -> email.message.Message:
+    """An email Message carrying fields this module already read (no second parse).
+
+    The email package then answers content types and parameters (RFC 2045/2231)
+    as usual, without reading the header section again.
+    """
+    message = email.message.Message()
+    for header in headers:
+        if header.name[:8].lower() == "content-":  # all the email package is asked about
+            message[header.name] = header.value
+    return message
 _HEADER_START = re.compile(rb"^([^:\s]+)[ \t]*:")
 
 
@@ -72,7 +85,9 @@ def _header(raw_lines: list[bytes], line: int) -> Header:
     match = _HEADER_START.match(first)
     name = match.group(1).decode("utf-8", "replace") if match else first.decode("utf-8", "replace")
     value_bytes = first[match.end():] if match else b""
-    value = " ".join(part.decode("utf-8", "replace").strip() for part in [value_bytes, *raw_lines[1:]]).strip()
+    if len(raw_lines) > 1:
+        value_bytes = b" ".join(part.strip() for part in [value_bytes, *raw_lines[1:]])
+    value = value_bytes.decode("utf-8", "replace").strip()
     return Header(name, value, line, b"\n".join(raw_lines))
 
 
@@ -154,7 +169,7 @@ def load(raw: bytes) -> NDRMessage:
     skip = 1 if lines and lines[0].startswith(b"From ") else 0
     headers, _ = read_headers(lines[skip:], 1 + skip)
     blank = len(lines)  # index of the blank line that ends the header section
-    message = parse_header_section(raw[:body_start])
+    message = message_from_headers(headers)
     ndr = NDRMessage(raw, message, headers, blank + 2)
     boundary = _param(message, "boundary") if message.get_content_maintype() == "multipart" else None
     ndr.boundary = boundary
@@ -227,9 +242,8 @@ def _split_multipart(ndr: NDRMessage, body: bytes, boundary: str, first_line: in
         part_lines = lines[start + 1 : end]
         headers, blank = read_headers(part_lines, first_line + start + 1)
         body_lines = part_lines[blank + 1 :]
-        header_bytes = b"\r\n".join(part_lines[:blank]) + b"\r\n\r\n"
         ndr.parts.append(Part(headers, b"\r\n".join(body_lines), first_line + start + 1,
-                              first_line + start + 2 + blank, parse_header_section(header_bytes)))
+                              first_line + start + 2 + blank, message_from_headers(headers)))
     if close is not None:
         ndr.epilogue = b"\n".join(lines[close + 1 :])
 
