@@ -1,0 +1,112 @@
+"""Captured transactions, and waiting for them with deadlines.
+
+Every transaction the harness's servers see (a relayed message at the next
+hop, an NDR at the sink) is recorded here: the envelope byte-exact (ORCPT and
+ENVID keep their case), the raw message and the server-side transcript.
+Cases wait on a condition variable with a deadline, never on sleeps.  With a
+spool folder every transaction is also written to disk (JSON + raw bytes), so
+pytest-xdist workers can wait on the controller's harness and nothing is lost
+if a worker dies.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Recipient:
+    address: str
+    params: list[str]  #: the parameter words exactly as sent
+    reply: str = ""
+
+
+@dataclass
+class Transaction:
+    """One MAIL transaction as one of the harness's servers saw it."""
+
+    id: str
+    role: str  #: "next-hop" or "sink" (by the recipient domains), "refused" otherwise
+    port: int
+    dsn_advertised: bool
+    peer: str = ""
+    helo: str = ""
+    mail_from: str = ""  #: the reverse-path without brackets; "" for the null path
+    mail_params: list[str] = field(default_factory=list)
+    recipients: list[Recipient] = field(default_factory=list)
+    data: bytes | None = None  #: the message as received (dot-unstuffed), None without DATA
+    data_reply: str = ""
+    transcript: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    ended: float = 0.0
+
+    @property
+    def accepted(self) -> list[Recipient]:
+        return [r for r in self.recipients if r.reply.startswith("2")]
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("data")
+        data["data_size"] = None if self.data is None else len(self.data)
+        return data
+
+
+class Mailbox:
+    """Thread-safe store of finished transactions, with waiting and an optional spool."""
+
+    def __init__(self, spool: Path | None = None, max_transactions: int = 10_000) -> None:
+        self._items: list[Transaction] = []
+        self._cond = threading.Condition()
+        self.spool = spool
+        self.max_transactions = max_transactions
+        self.dropped = 0
+        if spool is not None:
+            spool.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def new_id() -> str:
+        return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:10]}"
+
+    def add(self, tx: Transaction) -> None:
+        tx.ended = time.time()
+        if self.spool is not None:
+            if tx.data is not None:
+                (self.spool / f"{tx.id}.eml").write_bytes(tx.data)
+            tmp = self.spool / f"{tx.id}.json.tmp"
+            tmp.write_text(json.dumps(tx.to_json()), encoding="utf-8")
+            tmp.replace(self.spool / f"{tx.id}.json")  # atomic: readers never see half a record
+        with self._cond:
+            if len(self._items) >= self.max_transactions:
+                self._items.pop(0)
+                self.dropped += 1
+            self._items.append(tx)
+            self._cond.notify_all()
+
+    def all(self) -> list[Transaction]:
+        with self._cond:
+            return list(self._items)
+
+    def matching(self, predicate: Callable[[Transaction], bool]) -> list[Transaction]:
+        with self._cond:
+            return [tx for tx in self._items if predicate(tx)]
+
+    def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1) -> list[Transaction]:
+        """Wait until *count* transactions match (or the deadline passes); return those that match."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [tx for tx in self._items if predicate(tx)]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    return found
+                self._cond.wait(remaining)
+
+    def clear(self) -> None:
+        with self._cond:
+            self._items.clear()
