@@ -146,7 +146,7 @@ class CaseItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
             return render_failure(self.case, excinfo.value.result)
-        return super().repr_failure(excinfo)
+        return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.line - 1, f"case {self.case.id}: {self.case.title}"
@@ -172,7 +172,7 @@ def render_failure(case: Case, result: CaseResult) -> str:
 
 def _record(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
     result = item.result
-    outcome = report.outcome
+    outcome: str = report.outcome
     if result is not None and result.outcome is Outcome.INCONCLUSIVE and report.skipped:
         outcome = "inconclusive"
     record: dict[str, Any] = {
@@ -216,8 +216,8 @@ def _failure_message(case: Case, result: CaseResult) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     if isinstance(item, CaseItem) and report.when == "call":
         report.mta_case = _record(item, report)  # type: ignore[attr-defined]

@@ -164,7 +164,7 @@ def test_streaming_memory_does_not_grow_with_the_number_of_messages(tmp_path: Pa
     def peak(count: int) -> int:
         box = tmp_path / f"{count}.mbox"
         with box.open("wb") as handle:
-            for i in range(count):
+            for _i in range(count):
                 handle.write(b"From x@y Mon Nov 23 06:00:00 2026\n" + GOOD.replace(b"\r\n", b"\n") + b"\n")
         tracemalloc.start()
         writer = JSONWriter(io.StringIO(), Severity.INFO)

@@ -175,10 +175,10 @@ def report_structure(ndr: NDRMessage) -> Iterator[Hit]:
         elif first.content_type == "text/html":
             yield Hit("MPR-005", "the human-readable part is HTML only", first.line, "html-only")
     if len(ndr.parts) >= 2:
-        second = ndr.parts[1]
-        if second.content_type not in STATUS_TYPES:
-            label = second.content_type if second.has_content_type else "text/plain (no Content-Type)"
-            yield Hit("MPR-007", f"the second part is {label}, not message/delivery-status", second.line)
+        status_slot = ndr.parts[1]
+        if status_slot.content_type not in STATUS_TYPES:
+            label = status_slot.content_type if status_slot.has_content_type else "text/plain (no Content-Type)"
+            yield Hit("MPR-007", f"the second part is {label}, not message/delivery-status", status_slot.line)
     if len(ndr.parts) >= 3:
         third = ndr.parts[2]
         fitting = ("message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers")

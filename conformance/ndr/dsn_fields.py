@@ -67,6 +67,14 @@ class DeliveryStatus:
     extra_blank_lines: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _Pending:
+    name: str
+    parts: list[str]
+    line: int
+    folded: bool = False
+
+
 def strip_comments(text: str) -> str:
     """Remove (possibly nested) parenthesised comments, honouring quoted pairs."""
     out, depth, escaped = [], 0, False
@@ -103,14 +111,13 @@ def parse(body: bytes, first_line: int = 1) -> DeliveryStatus:
     problems: list[Problem] = []
     extra_blank: list[int] = []
     current: Block | None = None
-    last: list[object] = []  # [name, value parts, line, folded] of the field being read
-    blank_run = 0
+    pending: _Pending | None = None  # the field being read (it may continue on folded lines)
 
     def flush_field() -> None:
-        if last and current is not None:
-            name, parts, line, folded = last
-            current.fields.append(Field(str(name), " ".join(parts).strip(), int(line), bool(folded)))  # type: ignore[arg-type]
-        last.clear()
+        nonlocal pending
+        if pending is not None and current is not None:
+            current.fields.append(Field(pending.name, " ".join(pending.parts).strip(), pending.line, pending.folded))
+        pending = None
 
     lines = _lines(body)
     while lines and not lines[-1].strip():
@@ -122,17 +129,14 @@ def parse(body: bytes, first_line: int = 1) -> DeliveryStatus:
             if current is not None:
                 blocks.append(current)
                 current = None
-                blank_run = 1
-            else:
-                blank_run += 1
-                if blocks:
-                    extra_blank.append(number)
+            elif blocks:
+                extra_blank.append(number)
             continue
         text = raw.decode("utf-8", errors="replace")
         if raw[:1] in (b" ", b"\t"):
-            if last:
-                last[1].append(text.strip())  # type: ignore[union-attr]
-                last[3] = True
+            if pending is not None:
+                pending.parts.append(text.strip())
+                pending.folded = True
             else:
                 problems.append(Problem(number, f"continuation line without a field: {text.strip()[:60]!r}"))
             continue
@@ -144,9 +148,8 @@ def parse(body: bytes, first_line: int = 1) -> DeliveryStatus:
         flush_field()
         if current is None:
             current = Block(line=number)
-        blank_run = 0
         name = match.group(1).decode("ascii", errors="replace")
-        last.extend([name, [text[match.end():].strip()], number, False])
+        pending = _Pending(name, [text[match.end():].strip()], number)
     flush_field()
     if current is not None:
         blocks.append(current)

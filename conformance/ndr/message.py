@@ -15,6 +15,7 @@ import email
 import email.message
 import email.parser
 import email.policy
+import email.utils
 import functools
 import quopri
 import re
@@ -64,7 +65,7 @@ def read_headers(lines: list[bytes], first_line: int) -> tuple[list[Header], int
     start = first_line
     index = 0
     for index, line in enumerate(lines):
-        if not line.strip() and not line[:1] in (b" ", b"\t") or line == b"":
+        if not line.strip() and line[:1] not in (b" ", b"\t") or line == b"":
             break
         if line[:1] in (b" ", b"\t") and current:
             current.append(line)

@@ -251,7 +251,7 @@ def load_suite(path: Path) -> Suite:
                                 f"duplicate case id {raw['id']!r} (first at line {seen[raw['id']]})")
         seen[raw["id"]] = line
         cases.append(_build_case(raw, data["suite"], path, lines, index))
-    return Suite(name=data["suite"], title=data.get("title", data["suite"]), cases=tuple(cases),
+    return Suite(name=data["suite"], title=str(data.get("title") or data["suite"]), cases=tuple(cases),
                  path=path, description=data.get("description", ""))
 
 

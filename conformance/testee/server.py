@@ -297,7 +297,7 @@ class TesteeSMTP(SMTP):
         if known and local.lower() == "alice" and "forwarding-disclosure" in self.faults:
             self._accepted += 1
             self.envelope.rcpt_tos.append(address)
-            await self._rcpt_reply(251, "2.1.5", [f"User not local; will forward to <alice@elsewhere.test>"])
+            await self._rcpt_reply(251, "2.1.5", ["User not local; will forward to <alice@elsewhere.test>"])
             return
         await self._accept(address, plist)
 
