@@ -27,6 +27,7 @@ from .suite.model import Case
 from .target import OPTIONS, SettingError, TargetSettings, resolve
 
 settings_key = pytest.StashKey[TargetSettings]()
+harness_key = pytest.StashKey["HarnessHolder"]()
 runner_key = pytest.StashKey[CaseRunner]()
 
 
@@ -75,12 +76,67 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{check.id}: cases judging catalogue check {check.id} ({check.section})")
     for suite_dir in sorted(p for p in shipped_suites_dir().iterdir() if p.is_dir()):
         config.addinivalue_line("markers", f"{suite_dir.name}: cases of the shipped {suite_dir.name} suite")
-    config.stash[runner_key] = CaseRunner(settings)
+    holder = HarnessHolder(settings)
+    config.stash[harness_key] = holder
+    config.stash[runner_key] = CaseRunner(settings, mailbox=holder.mailbox)
     if not _is_worker(config):
         config.pluginmanager.register(RunRecorder(config, settings), "mta-conformance-recorder")
     shipped = str(shipped_suites_dir())
     if shipped not in config.args:
         config.args.append(shipped)
+
+
+class HarnessUnavailable(RuntimeError):
+    pass
+
+
+class HarnessHolder:
+    """The harness's servers, started on the first case that needs them.
+
+    The target routes to one fixed address, so there is one harness per run;
+    in-session runs (no route options) never start it.
+    """
+
+    def __init__(self, settings: TargetSettings) -> None:
+        self.settings = settings
+        self.harness: Any = None
+        self.error: str | None = None
+
+    def mailbox(self) -> Any:
+        if self.harness is None and self.error is None:
+            from .harness.servers import Harness, HarnessConfig
+
+            s = self.settings
+            if s.harness_listen is None:
+                self.error = "no harness address: set --mta-harness-listen"
+            else:
+                config = HarnessConfig(
+                    host=s.harness_listen[0], dsn_port=s.harness_listen[1],
+                    plain_port=s.harness_plain_listen[1] if s.harness_plain_listen else 0,
+                    sender_domain=s.sender_domain or "sender.invalid",
+                    relay_domain=s.relay_domain or "relay.invalid",
+                    plain_relay_domain=s.plain_relay_domain or "plain-relay.invalid")
+                harness = Harness(config)
+                try:
+                    harness.start()
+                    self.harness = harness
+                except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+                    harness.stop()
+                    self.error = f"cannot start the harness on {s.harness_listen[0]}:{s.harness_listen[1]}: {exc}"
+        if self.error:
+            raise HarnessUnavailable(self.error)
+        return self.harness.mailbox
+
+    def stop(self) -> None:
+        if self.harness is not None:
+            self.harness.stop()
+            self.harness = None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    holder = config.stash.get(harness_key, None)
+    if holder is not None:
+        holder.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -109,6 +165,7 @@ class CaseFile(pytest.File):
             suite = load_suite(self.path)
         except CaseFileError as exc:
             raise self.CollectError(f"malformed case file: {exc}") from None
+        self.config.addinivalue_line("markers", f"{suite.name}: cases of the {suite.name} suite")
         for case in suite.cases:
             item = CaseItem.from_parent(self, name=case.id, case=case)
             item.add_marker("mta")

@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .checks.registry import finding
 from .findings import Finding, Outcome, Severity
@@ -36,12 +38,20 @@ from .smtp.client import (
 from .smtp.reply import Reply
 from .smtp.rules import ReplyContext, check_reply, unsolicited_finding
 from .suite.model import Case, Expectation, Step
-from .target import StartTLS, TargetSettings
+from .target import ROUTES, StartTLS, TargetSettings, route_gap
+
+if TYPE_CHECKING:
+    from .harness.mailbox import Mailbox, Transaction
+    from .ndr.envelope import Envelope
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([0-9]+))?\}")
 FOREIGN_DOMAIN = "example.net"
 #: option that provides each placeholder, for skip reasons
 _PLACEHOLDER_OPTION = {
+    "bounce_sender": "--mta-sender-domain",
+    "sender_domain": "--mta-sender-domain",
+    "relay_domain": "--mta-relay-domain",
+    "plain_relay_domain": "--mta-plain-relay-domain",
     "known_recipient": "--mta-known-recipient",
     "local_domain": "--mta-local-domain (or --mta-known-recipient)",
     "unknown_local": "--mta-local-domain (or --mta-known-recipient)",
@@ -101,16 +111,74 @@ class ProbeResult:
     control_reply: str = ""
 
 
+_PATH_ARG = re.compile(r"^\s*(?:FROM|TO):\s*<([^<>]*)>(.*)$", re.IGNORECASE)
+
+
+@dataclass
+class SentEnvelope:
+    """The transaction as the target accepted it from us (for judging its NDRs)."""
+
+    mail_from: str | None = None
+    mail_params: list[str] = field(default_factory=list)
+    rcpts: list[tuple[str, list[str], int | None]] = field(default_factory=list)
+    data_sent: bool = False
+    data_code: int | None = None
+    _pending: tuple[str, str, list[str]] | None = None
+
+    def sent(self, command: str, line: str) -> None:
+        if command in ("MAIL", "RCPT"):
+            match = _PATH_ARG.match(line.split(" ", 1)[1] if " " in line else "")
+            self._pending = (command, match.group(1), match.group(2).split()) if match else None
+        elif command in ("RSET", "EHLO", "HELO"):
+            self.mail_from, self.mail_params, self.rcpts, self._pending = None, [], [], None
+
+    def replied(self, command: str, code: int | None) -> None:
+        pending, self._pending = self._pending, None
+        if command == "DATA-END":
+            self.data_code = code
+        if pending is None or pending[0] != command:
+            return
+        if command == "MAIL" and code is not None and code // 100 == 2:
+            self.mail_from, self.mail_params = pending[1], pending[2]
+        elif command == "RCPT":
+            self.rcpts.append((pending[1], pending[2], code))
+
+    def accepted(self) -> list[tuple[str, list[str], int | None]]:
+        return [r for r in self.rcpts if r[2] is not None and r[2] // 100 == 2]
+
+    def param(self, params: list[str], name: str) -> str | None:
+        for p in params:
+            key, _, value = p.partition("=")
+            if key.upper() == name:
+                return value
+        return None
+
+    def for_lint(self) -> "Envelope":
+        from .ndr.envelope import Envelope, Recipient
+
+        return Envelope(
+            reverse_path=self.mail_from or "",
+            recipients=tuple(Recipient(a, self.param(p, "ORCPT"), self.param(p, "NOTIFY")) for a, p, _ in self.accepted()),
+            envid=self.param(self.mail_params, "ENVID"),
+            ret=self.param(self.mail_params, "RET"),
+        )
+
+
 class _Stop(Exception):
     """Ends a dialogue early (the reason is already recorded)."""
 
 
 class CaseRunner:
-    """Runs cases against one target; probes it once per process."""
+    """Runs cases against one target; probes it once per process.
 
-    def __init__(self, settings: TargetSettings) -> None:
+    *mailbox* gives the harness's captured transactions, for cases that judge
+    what arrives after the dialogue (it starts the harness on first use).
+    """
+
+    def __init__(self, settings: TargetSettings, mailbox: "Callable[[], Mailbox] | None" = None) -> None:
         self.settings = settings
         self._probe: ProbeResult | None = None
+        self.mailbox = mailbox
 
     # -- the probe ----------------------------------------------------------
     @property
@@ -188,6 +256,10 @@ class CaseRunner:
                 return "requires --mta-known-recipient (an address the target accepts, the control probe)"
             if req == "local_domain" and not s.local_domain:
                 return "requires --mta-local-domain (or --mta-known-recipient)"
+            if req in ROUTES:
+                options = route_gap(s, req)
+                if options:
+                    return f"requires the {req.replace('_', ' ')}: set {options}"
             if req.startswith("!"):
                 if req[1:] in probe.capabilities:
                     return f"for targets without {req[1:]}; the target advertises {req[1:]} in its EHLO reply"
@@ -215,6 +287,10 @@ class CaseRunner:
             "unknown_local": f"no-such-user-{token}@{s.local_domain}" if s.local_domain else None,
             "foreign_domain": FOREIGN_DOMAIN,
             "foreign_recipient": f"relay-probe-{token}@{FOREIGN_DOMAIN}",
+            "sender_domain": s.sender_domain,
+            "bounce_sender": f"{token}@{s.sender_domain}" if s.sender_domain else None,
+            "relay_domain": s.relay_domain,
+            "plain_relay_domain": s.plain_relay_domain,
         }
 
     def run(self, case: Case) -> CaseResult:
@@ -248,6 +324,8 @@ class _Dialogue:
         self.capabilities = dict(runner.probe().capabilities)
         self.helo_session = False
         self.ended = False  #: the session is over (closed, or DATA abandoned)
+        #: what the target accepted from us: the original envelope NDRs are judged against
+        self.envelope = SentEnvelope()
 
     # -- helpers --------------------------------------------------------------
     def render(self, template: str, n: int) -> str:
@@ -292,7 +370,90 @@ class _Dialogue:
             self.errors.append(f"session error: {exc}")
         finally:
             self.say_goodbye()
+        if self.case.ndr is not None and not (self.errors or self.inconclusive or self.skipped):
+            self.judge_ndrs()
         return self.result()
+
+    # -- after the dialogue: what reached the harness ---------------------------
+    def judge_ndrs(self) -> None:
+        from .findings import Finding
+        from .ndr.lint import lint_bytes
+
+        spec = self.case.ndr
+        assert spec is not None
+        try:
+            mailbox = self.runner.mailbox() if self.runner.mailbox else None
+        except RuntimeError as exc:
+            self.errors.append(str(exc))
+            return
+        if mailbox is None:
+            self.errors.append("this case judges NDRs but no harness runs (set --mta-harness-listen)")
+            return
+        sender = (self.envelope.mail_from or "").lower()
+        token = self.token.encode()
+
+        def mine(tx: "Transaction") -> bool:
+            return tx.role == "sink" and (any(r.address.lower() == sender for r in tx.recipients if sender)
+                                          or (tx.data is not None and token in tx.data))
+
+        transcript = self.conn.transcript
+        within = spec.within or self.settings.ndr_timeout
+        if spec.count == 0:
+            transcript.note(f"waiting {self.settings.quiet_period:g} s: no NDR may arrive")
+            found = mailbox.wait_for(mine, timeout=self.settings.quiet_period)
+            if found:
+                self.add(spec.check, f"{len(found)} NDR(s) arrived although none may", where="after the dialogue")
+        else:
+            transcript.note(f"waiting up to {within:g} s for {spec.count} NDR(s) to <{sender}>")
+            found = mailbox.wait_for(mine, timeout=within, count=spec.count)
+            if len(found) < spec.count:
+                self.add(spec.check, f"expected {spec.count} NDR(s) within {within:g} s, {len(found)} arrived",
+                         where="after the dialogue")
+            else:
+                grace = min(2.0, self.settings.quiet_period)
+                found = mailbox.wait_for(mine, timeout=grace, count=spec.count + 1)
+                if len(found) > spec.count:
+                    self.add("DSNX-022", f"{len(found)} NDRs arrived for one message; {spec.count} expected",
+                             where="after the dialogue")
+        original = self.envelope.for_lint()
+        for number, tx in enumerate(found, start=1):
+            where = f"NDR {number}"
+            transcript.note(f"{where} captured by the harness as {tx.id}: MAIL FROM:<{tx.mail_from}> "
+                            f"{' '.join(tx.mail_params)} RCPT TO:{', '.join('<' + r.address + '>' for r in tx.recipients)}")
+            for line in (tx.data or b"").splitlines()[:80]:
+                transcript.note(f"  | {line.decode('utf-8', 'replace')}")
+            if spec.envelope:
+                self.judge_ndr_envelope(tx, sender, where)
+            if spec.lint and tx.data is not None:
+                result = lint_bytes(tx.data, profile=self.settings.profile, envelope=original, wire=True,
+                                    source=where)
+                for f in result.findings:
+                    self.keep(Finding(f.check_id, f.severity, f.message, f"{where}, {f.where}", f.refs))
+            if spec.final_recipients is not None and tx.data is not None:
+                from .ndr.message import load
+
+                parsed = load(tx.data)
+                reported = sorted(f.typed()[1].strip("<> ").lower() for b in (parsed.status.recipients if parsed.status
+                                  else []) for f in b.get("final-recipient"))
+                wanted = sorted(self.render(a, 1).lower() for a in spec.final_recipients)
+                if reported != wanted:
+                    self.add("DSN-SEM-030", f"the NDR reports {reported or 'no recipient'}, expected {wanted}", where)
+
+    def judge_ndr_envelope(self, tx: "Transaction", sender: str, where: str) -> None:
+        if tx.mail_from != "":
+            self.add("NDR-ENV-001", f"the NDR was sent with MAIL FROM:<{tx.mail_from}>, not the null path <>", where)
+        others = [r.address for r in tx.recipients if r.address.lower() != sender]
+        if others:
+            self.add("NDR-ENV-002", f"the NDR went to {others}, not only the original reverse-path <{sender}>", where)
+        if len(tx.recipients) > 1:
+            self.add("NDR-ENV-007", f"the NDR transaction has {len(tx.recipients)} recipients", where)
+        if any(p.upper().startswith("RET=") for p in tx.mail_params):
+            self.add("NDR-ENV-003", "the NDR's MAIL carries a RET parameter", where)
+        for r in tx.recipients:
+            notify = [p for p in r.params if p.upper().startswith("NOTIFY=")]
+            if notify and notify[0].upper() != "NOTIFY=NEVER":
+                self.add("NDR-ENV-004", f"the NDR's RCPT carries {notify[0]}; only NOTIFY=NEVER is allowed", where,
+                         condition="other-value")
 
     def do_step(self, index: int, step: Step, n: int) -> None:
         conn = self.conn
@@ -308,11 +469,16 @@ class _Dialogue:
                 return
             line = self.render(step.send, n)
             command = line.split(" ", 1)[0].split(":", 1)[0].upper()
+            self.envelope.sent(command, line)
             shown = line if len(line) <= 80 else line[:77] + "..."
             try:
                 conn.send_line(line)
             except ConnectionClosed:
                 self.fail_closed(index, step, f"while sending {shown!r}")
+                return
+        if step.data:
+            command, shown = "DATA-END", "the end of data"
+            if not self.send_message(index, step):
                 return
         where = f"step {index}, line {step.line}: reply to {shown}" + (f" (#{n})" if step.repeat > 1 else "")
         try:
@@ -338,6 +504,7 @@ class _Dialogue:
         )
         for f in check_reply(reply, ctx):
             self.keep(f)
+        self.envelope.replied(command, reply.code)
         if command == "EHLO" and reply.code == 250:
             self.helo_session = False
             self.capabilities = parse_ehlo(reply)
@@ -370,6 +537,47 @@ class _Dialogue:
             except TLSFailed as exc:
                 self.errors.append(f"{where}: {exc}")
                 raise _Stop from None
+
+    def send_message(self, index: int, step: Step) -> bool:
+        """DATA, and on 354 the generated message; False when the dialogue cannot go on."""
+        conn = self.conn
+        conn.send_line("DATA")
+        where = f"step {index}, line {step.line}: reply to DATA"
+        try:
+            reply = conn.read_reply()
+        except (ReplyTimeout, ConnectionClosed) as exc:
+            self.add("SMTP-RPL-007", f"no reply to DATA: {exc}", where=where)
+            self.ended = True
+            raise _Stop from None
+        for f in check_reply(reply, ReplyContext("DATA", self.settings.profile,
+                                                 "ENHANCEDSTATUSCODES" in self.capabilities, self.helo_session, where)):
+            self.keep(f)
+        if reply.code != 354:
+            self.errors.append(f"{where}: precondition failed: DATA was answered {reply.one_line()!r}, not 354")
+            raise _Stop
+        conn.send_raw(self.message_bytes(step))
+        self.envelope.data_sent = True
+        return True
+
+    def message_bytes(self, step: Step) -> bytes:
+        """A small message carrying the token, dot-stuffed, ended by CRLF.CRLF."""
+        token = self.token
+        headers = [
+            ("From", f"<{self.envelope.mail_from or 'nobody@invalid'}>"),
+            ("To", ", ".join(f"<{a}>" for a, _, _ in self.envelope.accepted()) or "undisclosed-recipients:;"),
+            ("Subject", f"mta-conformance {self.case.id} {token}"),
+            ("Date", time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())),
+            ("Message-ID", f"<{token}@mta-conformance.test>"),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", "text/plain; charset=us-ascii"),
+        ]
+        for name, value in step.data_headers:
+            headers = [h for h in headers if h[0].lower() != name.lower()] + [(name, self.render(value, 1))]
+        body = self.render(step.data_body, 1) if step.data_body is not None else (
+            f"This message was sent by mta-conformance case {self.case.id}.\nToken: {token}\n")
+        lines = [f"{k}: {v}" for k, v in headers] + [""] + body.splitlines()
+        stuffed = ["." + line if line.startswith(".") else line for line in lines]
+        return ("\r\n".join(stuffed) + "\r\n.\r\n").encode("utf-8")
 
     def negotiate_tls(self, ehlo_line: str, where: str) -> None:
         if "STARTTLS" not in self.capabilities:

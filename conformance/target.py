@@ -70,6 +70,20 @@ def _parse_enum(kind: type[enum.Enum]) -> Callable[[str], Any]:
     return parse
 
 
+def _parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), _parse_port(port)
+
+
+def _parse_domain(text: str) -> str:
+    text = text.strip().lower()
+    if not text or "@" in text or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not a domain")
+    return text
+
+
 def _parse_address(text: str) -> str:
     text = text.strip()
     if text.startswith("<") and text.endswith(">"):
@@ -119,6 +133,20 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mta_strict", "warnings (and inconclusive verdicts) fail the case", _parse_bool, False, flag=True),
     OptionSpec("mta_report_dir", "folder for junit.xml and the other reports (default reports/)",
                str, "reports", metavar="DIR"),
+    OptionSpec("mta_sender_domain", "domain the target routes to the harness's bounce sink: NDRs come back there",
+               _parse_domain, None, metavar="DOMAIN"),
+    OptionSpec("mta_relay_domain", "domain the target relays to the harness's next hop (the port with DSN)",
+               _parse_domain, None, metavar="DOMAIN"),
+    OptionSpec("mta_plain_relay_domain", "domain the target relays to the harness's port without DSN",
+               _parse_domain, None, metavar="DOMAIN"),
+    OptionSpec("mta_harness_listen", "HOST:PORT of the harness port with DSN (sink and next hop)",
+               _parse_listen, None, metavar="HOST:PORT"),
+    OptionSpec("mta_harness_plain_listen", "HOST:PORT of the harness port without DSN",
+               _parse_listen, None, metavar="HOST:PORT"),
+    OptionSpec("mta_ndr_timeout", "seconds to wait for an expected NDR (default 60)", _parse_timeout, 60.0,
+               metavar="SECONDS"),
+    OptionSpec("mta_quiet_period", "seconds of silence that prove no NDR comes (default 15)", _parse_timeout, 15.0,
+               metavar="SECONDS"),
 )
 
 
@@ -135,6 +163,13 @@ class TargetSettings:
     profile: Profile
     strict: bool
     report_dir: Path
+    sender_domain: str | None = None
+    relay_domain: str | None = None
+    plain_relay_domain: str | None = None
+    harness_listen: tuple[str, int] | None = None
+    harness_plain_listen: tuple[str, int] | None = None
+    ndr_timeout: float = 60.0
+    quiet_period: float = 15.0
     #: setting name -> "command line" | "environment MTA_X" | "ini mta_x" | "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -148,6 +183,8 @@ class TargetSettings:
         for spec in OPTIONS:
             attr = spec.name.removeprefix("mta_")
             value = getattr(self, attr)
+            if isinstance(value, tuple):
+                value = f"{value[0]}:{value[1]}"
             shown = "(not set)" if value is None else str(value)
             rows.append(f"  {spec.option}={shown}  ({self.sources.get(spec.name, 'default')})")
         return rows
@@ -204,5 +241,27 @@ def resolve(
         profile=values["mta_profile"],
         strict=bool(values["mta_strict"]),
         report_dir=Path(values["mta_report_dir"]),
+        sender_domain=values["mta_sender_domain"],
+        relay_domain=values["mta_relay_domain"],
+        plain_relay_domain=values["mta_plain_relay_domain"],
+        harness_listen=values["mta_harness_listen"],
+        harness_plain_listen=values["mta_harness_plain_listen"],
+        ndr_timeout=values["mta_ndr_timeout"],
+        quiet_period=values["mta_quiet_period"],
         sources=sources,
     )
+
+
+#: routes after-acceptance cases need: (settings that provide it, the options to name in a skip)
+ROUTES: dict[str, tuple[tuple[str, str], str]] = {
+    "bounce_route": (("sender_domain", "harness_listen"), "--mta-sender-domain and --mta-harness-listen"),
+    "relay_route": (("relay_domain", "harness_listen"), "--mta-relay-domain and --mta-harness-listen"),
+    "plain_relay_route": (("plain_relay_domain", "harness_plain_listen"),
+                          "--mta-plain-relay-domain and --mta-harness-plain-listen"),
+}
+
+
+def route_gap(settings: TargetSettings, route: str) -> str | None:
+    """The options to set for *route*, or None when it is configured."""
+    attrs, options = ROUTES[route]
+    return None if all(getattr(settings, a) for a in attrs) else options

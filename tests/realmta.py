@@ -296,4 +296,6 @@ class EximInstance(RealMTA):
 
 
 def new_ports() -> MTAPorts:
-    return MTAPorts(*(free_port() for _ in range(5)))
+    """Strict, backscatter, relay (= sink: the harness's DSN port), plain relay."""
+    relay = free_port()
+    return MTAPorts(free_port(), free_port(), relay, free_port(), relay)

@@ -20,13 +20,14 @@ import jsonschema
 import yaml
 
 from ..checks.registry import REGISTRY
-from .model import Case, Expectation, Step, Suite
+from .model import Case, Expectation, NDRExpectation, Step, Suite
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::[0-9]+)?\}")
 #: placeholders the runner always provides
 BUILTIN_PLACEHOLDERS = frozenset(
     {"helo", "sender", "token", "local_domain", "known_recipient", "unknown_local",
-     "foreign_recipient", "foreign_domain", "n", "fill"}
+     "foreign_recipient", "foreign_domain", "n", "fill", "bounce_sender", "sender_domain", "relay_domain",
+     "plain_relay_domain"}
 )
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -190,6 +191,9 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
         if step.get("tls") == "starttls" and step.get("send", "").upper() != "STARTTLS":
             raise CaseFileError(path, line, "a 'tls: starttls' step must send STARTTLS")
         captures = tuple((name, what) for name, what in (step.get("capture") or {}).items())
+        data = step.get("data")
+        if data is not None and "send" in step:
+            raise CaseFileError(path, line, "a step has either 'send' or 'data'")
         defined.update(name for name, _ in captures)
         steps.append(
             Step(
@@ -201,10 +205,20 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
                 disconnect_check=disconnect.get("check"),
                 starttls=step.get("tls") == "starttls",
                 tempfail_is_finding=step.get("tempfail") == "finding",
+                data=data is not None,
+                data_headers=tuple((data or {}).get("headers", {}).items()) if isinstance(data, dict) else (),
+                data_body=data.get("body") if isinstance(data, dict) else None,
                 line=line,
             )
         )
-    if steps[0].send is not None:
+    ndr = None
+    if "ndr" in raw:
+        spec = raw["ndr"]
+        _validate_check(path, _line_for(lines, base + ("ndr",)), spec["check"], None)
+        ndr = NDRExpectation(count=spec["count"], check=spec["check"], within=spec.get("within"),
+                             envelope=spec.get("envelope", True), lint=spec.get("lint", True),
+                             final_recipients=tuple(spec["final_recipients"]) if "final_recipients" in spec else None)
+    if steps[0].send is not None or steps[0].data:
         raise CaseFileError(path, steps[0].line, "the first step must expect the greeting (no 'send')")
     return Case(
         id=raw["id"],
@@ -217,6 +231,7 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
         description=raw.get("description", ""),
         path=path,
         line=case_line,
+        ndr=ndr,
     )
 
 

@@ -50,7 +50,23 @@ class Step:
     starttls: bool = False
     #: a 4yz reply failing an expectation is a finding, not an inconclusive verdict
     tempfail_is_finding: bool = False
+    #: send DATA and a generated message; extra header lines for it
+    data: bool = False
+    data_headers: tuple[tuple[str, str], ...] = ()
+    data_body: str | None = None
     line: int = 0  #: line of the step in its file
+
+
+@dataclass(frozen=True)
+class NDRExpectation:
+    """What must (or must not) reach the harness after the dialogue."""
+
+    count: int
+    check: str
+    within: float | None = None
+    envelope: bool = True
+    lint: bool = True
+    final_recipients: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class Case:
     description: str = ""
     path: Path = field(default_factory=Path)
     line: int = 0
+    ndr: NDRExpectation | None = None
 
     @property
     def location(self) -> str:

@@ -1,0 +1,131 @@
+"""After acceptance, against real MTAs: the harness captures what the target sends.
+
+A user case file (the shipped after-acceptance suite is still to come) drives
+Postfix and Exim through relays the next hop refuses, and the NDRs that come
+back are judged: count, envelope, and the linter with the original envelope
+and the raw captured bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from realmta import RealMTA
+
+pytestmark = pytest.mark.realmta
+
+CASES = """\
+suite: after-acceptance-trial
+cases:
+  - id: trial.relay.rcpt-refused
+    title: The next hop refuses at RCPT; the target sends one NDR to the original sender
+    refs: [RFC 5321 §6.1, RFC 3464 §2]
+    checks: [DSNX-010, NDR-ENV-001, NDR-ENV-002]
+    requires: [relay_route, bounce_route]
+    dialogue:
+      - expect: 220
+      - send: EHLO {helo}
+        expect: 250
+      - send: MAIL FROM:<{bounce_sender}> RET=HDRS ENVID=Env+2B{token}
+        expect: 250
+      - send: RCPT TO:<rej-rcpt.{token}@{relay_domain}> NOTIFY=FAILURE ORCPT=rfc822;Orig.{token}@{relay_domain}
+        expect: 250
+      - data: default
+        expect: 250
+      - send: QUIT
+        expect: 221
+    ndr: {count: 1, check: DSNX-010}
+
+  - id: trial.relay.partial-failure
+    title: One of two recipients fails after acceptance; one NDR names only that one
+    refs: [RFC 5321 §4.4]
+    checks: [SMTP-REJ-008, DSN-SEM-030]
+    requires: [relay_route, bounce_route]
+    dialogue:
+      - expect: 220
+      - send: EHLO {helo}
+        expect: 250
+      - send: MAIL FROM:<{bounce_sender}>
+        expect: 250
+      - send: RCPT TO:<ok.{token}@{relay_domain}>
+        expect: 250
+      - send: RCPT TO:<rej-rcpt.{token}@{relay_domain}>
+        expect: 250
+      - data: default
+        expect: {code: 250, check: SMTP-REJ-008}
+      - send: QUIT
+        expect: 221
+    ndr: {count: 1, check: SMTP-REJ-008, final_recipients: ["rej-rcpt.{token}@{relay_domain}"]}
+
+  - id: trial.null-sender.never-bounces
+    title: A message with a null reverse-path never produces an NDR
+    refs: [RFC 5321 §6.1]
+    checks: [LOOP-001]
+    requires: [relay_route, bounce_route]
+    dialogue:
+      - expect: 220
+      - send: EHLO {helo}
+        expect: 250
+      - send: MAIL FROM:<>
+        expect: 250
+      - send: RCPT TO:<rej-rcpt.{token}@{relay_domain}>
+        expect: 250
+      - data: {headers: {From: "<{bounce_sender}>", Reply-To: "<{bounce_sender}>"}}
+        expect: 250
+      - send: QUIT
+        expect: 221
+    ndr: {count: 0, check: LOOP-001}
+
+  - id: trial.notify-never
+    title: NOTIFY=NEVER gives no NDR
+    refs: [RFC 3461 §5.2.6]
+    checks: [DSNX-011]
+    requires: [relay_route, bounce_route]
+    dialogue:
+      - expect: 220
+      - send: EHLO {helo}
+        expect: 250
+      - send: MAIL FROM:<{bounce_sender}>
+        expect: 250
+      - send: RCPT TO:<rej-rcpt.{token}@{relay_domain}> NOTIFY=NEVER
+        expect: 250
+      - data: default
+        expect: 250
+      - send: QUIT
+        expect: 221
+    ndr: {count: 0, check: DSNX-011}
+"""
+
+
+@pytest.mark.parametrize("mta_fixture", ["postfix_mta", "exim_mta"])
+def test_after_acceptance_trial_cases(request: pytest.FixtureRequest, mta_fixture: str, tmp_path: Path) -> None:
+    mta: RealMTA = request.getfixturevalue(mta_fixture)
+    (tmp_path / "trial.mta.yaml").write_text(CASES)
+    ports = mta.ports
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "trial.mta.yaml",
+           "--mta-host=127.0.0.1", f"--mta-port={mta.strict_port}", "--mta-known-recipient=alice@local.test",
+           "--mta-sender-domain=sender.test", "--mta-relay-domain=relay.test",
+           "--mta-plain-relay-domain=plain-relay.test", f"--mta-harness-listen=127.0.0.1:{ports.relay}",
+           f"--mta-harness-plain-listen=127.0.0.1:{ports.plain_relay}", "--mta-ndr-timeout=30",
+           "--mta-quiet-period=3", f"--mta-report-dir={tmp_path}", "-k", "trial"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    records = {r["case_id"]: r for r in json.loads((tmp_path / "results.json").read_text())["cases"]}
+    verdicts = {k: r["outcome"] for k, r in records.items()}
+    expected = dict.fromkeys(["trial.relay.rcpt-refused", "trial.relay.partial-failure",
+                              "trial.null-sender.never-bounces", "trial.notify-never"], "passed")
+    if mta.name == "exim":
+        # Exim 4.96 echoes ENVID=Env+2B... undecoded as "Original-Envelope-ID: Env+2B..."; RFC 3461
+        # §6.3(a) and RFC 3464 §2.2.1 want the xtext-decoded value "Env+...": a real finding
+        expected["trial.relay.rcpt-refused"] = "failed"
+        assert records["trial.relay.rcpt-refused"]["failure_message"].startswith("DSN-FMT-007 error:")
+    assert verdicts == expected, proc.stdout[-4000:]
+    refused = records["trial.relay.rcpt-refused"]
+    assert "NDR 1 captured by the harness" in refused["transcript"]
+    assert "MAIL FROM:<>" in refused["transcript"]
