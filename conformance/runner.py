@@ -179,6 +179,9 @@ class CaseRunner:
         self.settings = settings
         self._probe: ProbeResult | None = None
         self.mailbox = mailbox
+        #: route -> None when proven, else why not (filled once, on first need)
+        self._routes: dict[str, str | None] = {}
+        self.route_transcript = ""
 
     # -- the probe ----------------------------------------------------------
     @property
@@ -293,6 +296,70 @@ class CaseRunner:
             "plain_relay_domain": s.plain_relay_domain,
         }
 
+    def route_errors(self, case: Case) -> list[str]:
+        """Prove the routes *case* needs (once per run); the reasons of those that failed."""
+        needed = [r for r in case.requires if r in ROUTES]
+        if needed and not self._routes:
+            self._routes = self._prove_routes()
+        return [f"route control failed: {self._routes[r]}" for r in needed if self._routes.get(r)]
+
+    def _prove_routes(self) -> dict[str, str | None]:
+        """One control transaction: ok.* must reach the next hop, rej-rcpt.* must bounce to the sink."""
+        s = self.settings
+        results: dict[str, str | None] = dict.fromkeys(ROUTES)
+        try:
+            mailbox = self.mailbox() if self.mailbox else None
+        except RuntimeError as exc:
+            return dict.fromkeys(ROUTES, str(exc))
+        if mailbox is None:
+            return dict.fromkeys(ROUTES, "no harness runs")
+        token = "ctrl-" + new_token()
+        sender = f"{token}@{s.sender_domain}" if s.sender_domain else f"{token}@invalid"
+        rcpts = []
+        if s.relay_domain:
+            rcpts += [f"ok.{token}@{s.relay_domain}", f"rej-rcpt.{token}@{s.relay_domain}"]
+        if s.plain_relay_domain:
+            rcpts.append(f"ok.{token}@{s.plain_relay_domain}")
+        conn = SMTPConnection(s.host or "", s.port, s.timeout)
+        try:
+            conn.connect()
+            for line, want in [(None, 220), (f"EHLO {s.helo}", 250), (f"MAIL FROM:<{sender}>", 2)] + \
+                    [(f"RCPT TO:<{r}>", 2) for r in rcpts] + [("DATA", 354)]:
+                if line:
+                    conn.send_line(line)
+                reply = conn.read_reply()
+                if not (reply.code == want or reply.klass == want):
+                    return dict.fromkeys(ROUTES, f"the target answered {reply.one_line()!r} to "
+                                                 f"{line or 'the connection'} in the route control")
+            conn.send_raw(f"Subject: mta-conformance route control {token}\r\nMessage-ID: <{token}@"
+                          f"mta-conformance.test>\r\n\r\nroute control\r\n.\r\n".encode())
+            reply = conn.read_reply()
+            if reply.klass != 2:
+                return dict.fromkeys(ROUTES, f"the route control message was refused: {reply.one_line()!r}")
+            conn.send_line("QUIT")
+            conn.read_reply()
+        except SMTPClientError as exc:
+            return dict.fromkeys(ROUTES, f"route control session failed: {exc}")
+        finally:
+            conn.close()
+            self.route_transcript = conn.transcript.render()
+        wait = s.ndr_timeout
+
+        def arrived(address: str, role: str) -> bool:
+            return bool(mailbox.wait_for(lambda tx: tx.role == role and any(
+                r.address.lower() == address.lower() and r.reply.startswith("2") for r in tx.recipients), wait))
+
+        if s.relay_domain and not arrived(f"ok.{token}@{s.relay_domain}", "next-hop"):
+            results["relay_route"] = (f"a message to ok.{token}@{s.relay_domain} did not reach the harness's next hop "
+                                      f"within {wait:g} s: route {s.relay_domain} to {s.harness_listen}")
+        if s.plain_relay_domain and not arrived(f"ok.{token}@{s.plain_relay_domain}", "next-hop"):
+            results["plain_relay_route"] = (f"a message to ok.{token}@{s.plain_relay_domain} did not reach the "
+                                            f"harness's plain port within {wait:g} s")
+        if not arrived(sender, "sink"):
+            results["bounce_route"] = (f"no bounce for rej-rcpt.{token}@{s.relay_domain} reached the sink for "
+                                       f"{sender} within {wait:g} s: route {s.sender_domain} to {s.harness_listen}")
+        return results
+
     def run(self, case: Case) -> CaseResult:
         started = time.monotonic()
         probe = self.probe()
@@ -301,6 +368,9 @@ class CaseRunner:
         gap = self.requirement_gap(case)
         if gap:
             return CaseResult(case.id, Outcome.SKIPPED, reason=gap)
+        broken = self.route_errors(case)
+        if broken:
+            return CaseResult(case.id, Outcome.FAILED, errors=broken, transcript=self.route_transcript)
         dialogue = _Dialogue(self, case)
         result = dialogue.run()
         result.duration = time.monotonic() - started
