@@ -496,7 +496,7 @@ class _Dialogue:
                 self.judge_ndr_envelope(tx, sender, where)
             if spec.lint and tx.data is not None:
                 result = lint_bytes(tx.data, profile=self.settings.profile, envelope=original, wire=True,
-                                    source=where)
+                                    source=where, dsn_expected="DSN" in self.capabilities)
                 for f in result.findings:
                     self.keep(Finding(f.check_id, f.severity, f.message, f"{where}, {f.where}", f.refs))
             if spec.final_recipients is not None and tx.data is not None:

@@ -107,6 +107,12 @@ MATRIX: dict[str, dict[str, tuple[str, str | None]]] = {
     "no-enhanced-codes-after-helo": {"esc.codes-in-helo-session": (F, "ESC-005")},
     "no-enhanced-codes": {"esc.codes-in-ehlo-session": (S, None), "esc.codes-in-helo-session": (S, None)},
 }
+#: faults of relaying and NDR generation act only after acceptance: no in-session case may notice them
+#: (tests/test_testee_relay.py shows each failing the after-acceptance cases that should notice it)
+AFTER_ACCEPTANCE_FAULTS = ("ndr-non-null-sender", "ndr-to-header-address", "ndr-to-null-sender",
+                           "notify-never-ignored", "ret-ignored", "envid-not-echoed", "envid-not-decoded",
+                           "ndr-invalid-action", "ndr-missing-status", "ndr-multipart-mixed", "two-ndrs")
+MATRIX.update(dict.fromkeys(AFTER_ACCEPTANCE_FAULTS, {}))
 
 #: info-level checks cannot fail a case; each is shown by the finding a fault produces
 INFO_FINDINGS: dict[str, tuple[str, str]] = {

@@ -47,11 +47,14 @@ def lint_bytes(
     source: str = "-",
     envelope: Envelope | None = None,
     wire: bool = False,
+    dsn_expected: bool = False,
 ) -> LintResult:
     """Lint one message.
 
     *envelope* enables the S+ctx checks; *wire* says *raw* are the bytes as
-    transmitted (captured by the harness), which enables the C checks.
+    transmitted (captured by the harness), which enables the C checks;
+    *dsn_expected* says the target advertised DSN, which makes any NDR that is
+    not a top-level multipart/report an MPR-001 error (RFC 3461 §6.2).
     """
     try:
         ndr = load(raw)
@@ -78,6 +81,9 @@ def lint_bytes(
         condition = "dsn-expected" if profile is Profile.ANTI_BACKSCATTER else "otherwise"
         hits.append(checks.Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "
                                "machine-readable delivery-status part", 1, condition))
+    if dsn_expected:
+        hits = [checks.Hit(h.check_id, h.message, h.line, "dsn-expected") if h.check_id == "MPR-001" else h
+                for h in hits]
     for hit in hits:
         result.findings.append(finding(hit.check_id, hit.message, profile=profile, condition=hit.condition,
                                        where=f"line {hit.line}" if hit.line else ""))

@@ -49,6 +49,18 @@ FAULTS: dict[str, str] = {
     "smtputf8-refused": "SMTPUTF8 is advertised but the SMTPUTF8 parameter gets 500",
     "no-enhanced-codes-after-helo": "after HELO no reply carries an enhanced status code",
     "no-enhanced-codes": "ENHANCEDSTATUSCODES is not advertised and no reply carries a code (correct)",
+    # after acceptance (with routes): relaying and NDR generation
+    "ndr-non-null-sender": "NDRs are sent with MAIL FROM:<MAILER-DAEMON@...> instead of <>",
+    "ndr-to-header-address": "NDRs go to the From/Reply-To header address instead of the reverse-path",
+    "ndr-to-null-sender": "a message with a null reverse-path is bounced to its header address",
+    "notify-never-ignored": "NDRs are sent for recipients with NOTIFY=NEVER (or without FAILURE)",
+    "ret-ignored": "RET=HDRS returns the whole message (and RET=FULL only the header)",
+    "envid-not-echoed": "the NDR has no Original-Envelope-Id although MAIL had ENVID",
+    "envid-not-decoded": "Original-Envelope-Id echoes the ENVID still xtext-encoded",
+    "ndr-invalid-action": "the NDR says 'Action: failure'",
+    "ndr-missing-status": "the NDR has no Status field",
+    "ndr-multipart-mixed": "the NDR is multipart/mixed instead of multipart/report",
+    "two-ndrs": "every NDR is sent twice",
 }
 
 

@@ -20,6 +20,7 @@ import signal
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from . import params as P
+from . import relay as R
 from .faults import validate
 
 _ADDRESS = re.compile(r"^<([^<>\s]*)>(.*)$")
@@ -51,6 +53,8 @@ class TesteeConfig:
     max_message_size: int = 10 * 1024 * 1024
     max_connections: int = 50
     tls_context: ssl.SSLContext | None = None
+    #: domain -> (host, port): relay domains (to a next hop) and sender domains (where NDRs go)
+    routes: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.faults = validate(frozenset(self.faults))
@@ -67,6 +71,8 @@ class Transaction:
 
 class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if isinstance(server, TesteeSMTP):
+            server.queue_message(bytes(envelope.original_content or b""))
         return "250 2.0.0 Ok: queued as TESTEE"
 
 
@@ -284,7 +290,8 @@ class TesteeSMTP(SMTP):
                 return
             await self._refuse_unknown(address)
             return
-        if not is_local and "open-relay" not in self.faults:
+        routed = domain.lower() in self.config.routes
+        if not is_local and not routed and "open-relay" not in self.faults:
             await self._refuse(550, "5.7.1", [f"<{address}>: Relay access denied"])
             return
         limit = 50 if "low-recipient-limit" in self.faults else self.config.max_recipients
@@ -307,6 +314,25 @@ class TesteeSMTP(SMTP):
         if self._tx is not None:
             self._tx.rcpts.append((address, [(p.name, p.value) for p in plist]))
         await self._rcpt_reply(250, "2.1.5", ["Ok"])
+
+    def queue_message(self, content: bytes) -> None:
+        """After 250 to DATA: relay what is routed and bounce what failed, in the background."""
+        tx = self._tx
+        routes = self.config.routes
+        if tx is None or not routes:
+            return
+        message = R.Message(tx.mail_from, list(tx.mail_params), list(tx.rcpts), content)
+        unknown_local = [(a, p) for a, p in tx.rcpts if a.rsplit("@", 1)[-1].lower() == self.config.local_domain.lower()
+                         and a.rsplit("@", 1)[0].lower() not in self.config.users]
+        hostname, faults = self.config.hostname, self.faults
+
+        def deliver() -> None:
+            outcomes = R.relay(message, routes, hostname, faults)
+            # accept-then-bounce: unknown local users accepted in-session fail now (the backscatter case)
+            outcomes += [R.Outcome(a, p, "failed", "5.1.1", "") for a, p in unknown_local]
+            R.send_ndr(message, outcomes, routes, hostname, faults)
+
+        self.testee.background(deliver)
 
     async def _rcpt_reply(self, code: int, esc: str, lines: list[str]) -> None:
         if "missing-enhanced-codes" in self.faults:
@@ -440,6 +466,7 @@ class Testee:
     def __init__(self, config: TesteeConfig | None = None) -> None:
         self.config = config or TesteeConfig()
         self.transactions: list[Transaction] = []
+        self._workers: list[threading.Thread] = []
         self._connections = 0
         self._controller: _TesteeController | None = None
         self.host = self.config.host
@@ -461,7 +488,16 @@ class Testee:
             self._controller = controller
             return
 
+    def background(self, work: "Callable[[], None]") -> None:
+        """Run delivery work off the event loop (it talks SMTP to other servers)."""
+        thread = threading.Thread(target=work, daemon=True)
+        self._workers.append(thread)
+        thread.start()
+
     def stop(self) -> None:
+        for worker in self._workers:
+            worker.join(timeout=35)
+        self._workers.clear()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None

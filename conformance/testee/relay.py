@@ -1,0 +1,210 @@
+"""The testee's relaying and NDR generation (RFC 5321 §6.1, RFC 3461 §5.2, RFC 3464).
+
+After the testee has said 250 to a message for a routed domain, it relays it to
+the next hop of that domain (passing DSN parameters on only when the next hop
+advertises DSN), and writes one RFC 3464 DSN for the recipients that failed, to
+the original reverse-path, with a null reverse-path of its own; never for a
+message whose reverse-path was null, and never for NOTIFY without FAILURE.
+Faults change exactly one of these behaviours (see faults.py).
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate, getaddresses
+
+DSN_MAIL = ("RET", "ENVID")
+DSN_RCPT = ("NOTIFY", "ORCPT")
+
+
+@dataclass
+class Outcome:
+    address: str
+    params: list[tuple[str, str | None]]
+    action: str  #: failed, relayed, delivered
+    status: str
+    diagnostic: str = ""
+    remote: str = ""
+
+
+@dataclass
+class Message:
+    """An accepted message waiting for delivery."""
+
+    mail_from: str
+    mail_params: list[tuple[str, str | None]]
+    rcpts: list[tuple[str, list[tuple[str, str | None]]]]
+    content: bytes
+    received: float = field(default_factory=time.time)
+
+
+def _param(params: list[tuple[str, str | None]], name: str) -> str | None:
+    for key, value in params:
+        if key.upper() == name:
+            return value
+    return None
+
+
+def _xtext_decode(value: str) -> str:
+    return re.sub(r"\+([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
+
+
+def relay(message: Message, routes: dict[str, tuple[str, int]], hostname: str,
+          faults: frozenset[str]) -> list[Outcome]:
+    """Deliver to each routed domain's next hop; return what happened per recipient."""
+    outcomes: list[Outcome] = []
+    by_route: dict[tuple[str, int], list[tuple[str, list[tuple[str, str | None]]]]] = {}
+    for address, params in message.rcpts:
+        route = routes.get(address.rsplit("@", 1)[-1].lower())
+        if route is not None:
+            by_route.setdefault(route, []).append((address, params))
+    for (host, port), rcpts in by_route.items():
+        try:
+            with smtplib.SMTP(host, port, timeout=30) as client:
+                client.ehlo(hostname)
+                dsn = client.has_extn("dsn")
+                mail_opts = [f"{k}={v}" for k, v in message.mail_params if dsn and k in DSN_MAIL]
+                code, reply = client.mail(message.mail_from, mail_opts)
+                accepted = []
+                for address, params in rcpts:
+                    opts = [f"{k}={v}" for k, v in params if dsn and k in DSN_RCPT]
+                    code, reply = client.rcpt(address, opts)
+                    if code // 100 == 2:
+                        accepted.append((address, params))
+                    else:
+                        outcomes.append(Outcome(address, params, "failed", _status(code, reply),
+                                                f"{code} {reply.decode(errors='replace')}", host))
+                if accepted:
+                    code, reply = client.data(message.content)
+                    for address, params in accepted:
+                        if code // 100 == 2:
+                            notify = (_param(params, "NOTIFY") or "").upper()
+                            if "SUCCESS" in notify and not dsn:
+                                outcomes.append(Outcome(address, params, "relayed", "2.0.0", "", host))
+                        else:
+                            outcomes.append(Outcome(address, params, "failed", _status(code, reply),
+                                                    f"{code} {reply.decode(errors='replace')}", host))
+        except (OSError, smtplib.SMTPException) as exc:
+            for address, params in rcpts:
+                outcomes.append(Outcome(address, params, "failed", "4.4.1", f"connection failed: {exc}", host))
+    return outcomes
+
+
+def _status(code: int, reply: bytes) -> str:
+    match = re.match(rb"([245]\.\d{1,3}\.\d{1,3})", reply)
+    return match.group(1).decode() if match else f"{code // 100}.0.0"
+
+
+def reportable(message: Message, outcomes: list[Outcome], faults: frozenset[str]) -> list[Outcome]:
+    """The outcomes a DSN is owed for (RFC 3461 §5.2.6)."""
+    out = []
+    for o in outcomes:
+        notify = (_param(o.params, "NOTIFY") or "").upper()
+        if o.action == "failed":
+            if notify and "FAILURE" not in notify and "notify-never-ignored" not in faults:
+                continue
+            out.append(o)
+        elif o.action == "relayed":
+            out.append(o)
+    return out
+
+
+def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: frozenset[str],
+              to: str) -> bytes:
+    """An RFC 3464 DSN in an RFC 6522 multipart/report."""
+    boundary = f"{uuid.uuid4().hex}/{hostname}"
+    envid = _param(message.mail_params, "ENVID")
+    ret = (_param(message.mail_params, "RET") or "").upper()
+    if "ret-ignored" in faults:
+        ret = "FULL" if ret == "HDRS" else "HDRS"
+    failed = [o for o in outcomes if o.action == "failed"]
+    subject = "Undelivered Mail Returned to Sender" if failed else "Successful Mail Delivery Report"
+    human = [f"This is the mail system at host {hostname}.", ""]
+    for o in outcomes:
+        human.append(f"<{o.address}>: {o.action}: {o.diagnostic or o.status}")
+    per_message = [f"Reporting-MTA: dns; {hostname}"]
+    if envid is not None and "envid-not-echoed" not in faults:
+        value = envid if "envid-not-decoded" in faults else _xtext_decode(envid)
+        per_message.insert(0, f"Original-Envelope-Id: {value}")
+    per_message.append(f"Arrival-Date: {formatdate(message.received)}")
+    blocks = []
+    for o in outcomes:
+        block = []
+        orcpt = _param(o.params, "ORCPT")
+        if orcpt:
+            kind, _, value = orcpt.partition(";")
+            block.append(f"Original-Recipient: {kind};{_xtext_decode(value)}")
+        block.append(f"Final-Recipient: rfc822; {o.address}")
+        if "ndr-invalid-action" in faults:
+            block.append("Action: failure")
+        else:
+            block.append(f"Action: {o.action}")
+        if "ndr-missing-status" not in faults:
+            block.append(f"Status: {o.status}")
+        if o.remote:
+            block.append(f"Remote-MTA: dns; [{o.remote}]")
+        if o.diagnostic and o.diagnostic[:3].isdigit():
+            block.append(f"Diagnostic-Code: smtp; {o.diagnostic}")
+        blocks.append("\r\n".join(block))
+    header_end = message.content.find(b"\r\n\r\n")
+    original_headers = message.content[: header_end + 2] if header_end >= 0 else message.content
+    if ret == "HDRS" or not failed:
+        third = b"Content-Type: text/rfc822-headers\r\n\r\n" + original_headers
+    else:
+        third = b"Content-Type: message/rfc822\r\n\r\n" + message.content
+    report_type = "mixed" if "ndr-multipart-mixed" in faults else "report; report-type=delivery-status"
+    head = "\r\n".join([
+        f"Date: {formatdate()}",
+        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
+        f"To: <{to}>",
+        f"Subject: {subject}",
+        f"Message-ID: <{uuid.uuid4().hex}@{hostname}>",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/{report_type};\r\n boundary="{boundary}"',
+    ])
+    parts = [
+        "Content-Type: text/plain; charset=us-ascii\r\n\r\n" + "\r\n".join(human) + "\r\n",
+        "Content-Type: message/delivery-status\r\n\r\n" + "\r\n".join(per_message) + "\r\n\r\n"
+        + "\r\n\r\n".join(blocks) + "\r\n",
+    ]
+    body = "".join(f"--{boundary}\r\n{p}\r\n" for p in parts).encode() + f"--{boundary}\r\n".encode() + third \
+        + f"\r\n--{boundary}--\r\n".encode()
+    return head.encode() + b"\r\n\r\n" + body
+
+
+def ndr_recipient(message: Message, faults: frozenset[str]) -> str | None:
+    """Where the NDR goes: the original reverse-path; never to a null one (unless a fault says so)."""
+    if "ndr-to-header-address" in faults or (not message.mail_from and "ndr-to-null-sender" in faults):
+        header_end = message.content.find(b"\r\n\r\n")
+        head = message.content[:header_end].decode("utf-8", "replace")
+        found = re.findall(r"(?im)^(?:reply-to|from):(.*)$", head)
+        addresses = [a for _, a in getaddresses(found) if a]
+        if addresses:
+            return addresses[0]
+    return message.mail_from or None
+
+
+def send_ndr(message: Message, outcomes: list[Outcome], routes: dict[str, tuple[str, int]], hostname: str,
+             faults: frozenset[str]) -> None:
+    """Write and send the DSN (or two, under the fault) to the reverse-path."""
+    owed = reportable(message, outcomes, faults)
+    to = ndr_recipient(message, faults)
+    if not owed or not to:
+        return
+    route = routes.get(to.rsplit("@", 1)[-1].lower())
+    if route is None:
+        return
+    data = build_dsn(message, owed, hostname, faults, to)
+    sender = f"MAILER-DAEMON@{hostname}" if "ndr-non-null-sender" in faults else ""
+    for _ in range(2 if "two-ndrs" in faults else 1):
+        try:
+            with smtplib.SMTP(route[0], route[1], timeout=30) as client:
+                client.ehlo(hostname)
+                client.sendmail(sender, [to], data)
+        except (OSError, smtplib.SMTPException):
+            return
