@@ -28,6 +28,7 @@ from .target import OPTIONS, SettingError, TargetSettings, resolve
 
 settings_key = pytest.StashKey[TargetSettings]()
 harness_key = pytest.StashKey["HarnessHolder"]()
+prepared_key = pytest.StashKey[bool]()
 runner_key = pytest.StashKey[CaseRunner]()
 
 
@@ -186,6 +187,11 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         runner = self.config.stash[runner_key]
         settings = self.config.stash[settings_key]
+        if self.case.ndr is not None and not settings.sequential and not self.session.stash.get(prepared_key, False):
+            # send every selected after-acceptance case first: their NDR waits then overlap
+            self.session.stash[prepared_key] = True
+            runner.prepare([item.case for item in self.session.items
+                            if isinstance(item, CaseItem) and item.case.ndr is not None])
         result = runner.run(self.case)
         self.result = result
         if result.outcome is Outcome.SKIPPED:

@@ -182,6 +182,7 @@ class CaseRunner:
         #: route -> None when proven, else why not (filled once, on first need)
         self._routes: dict[str, str | None] = {}
         self.route_transcript = ""
+        self._prepared: dict[str, tuple[_Dialogue, float]] = {}
 
     # -- the probe ----------------------------------------------------------
     @property
@@ -360,8 +361,29 @@ class CaseRunner:
                                        f"{sender} within {wait:g} s: route {s.sender_domain} to {s.harness_listen}")
         return results
 
+    def prepare(self, cases: list[Case]) -> None:
+        """Hold the dialogues of all cases that wait for NDRs now, so their waits overlap.
+
+        Each such case is then judged by ``run`` against deadlines counted from
+        its own dialogue, and the whole set takes little more than its slowest case.
+        """
+        for case in cases:
+            if case.ndr is None or case.id in self._prepared or self.probe().error:
+                continue
+            if self.requirement_gap(case) or self.route_errors(case):
+                continue
+            dialogue = _Dialogue(self, case)
+            dialogue.talk()
+            self._prepared[case.id] = (dialogue, time.monotonic())
+
     def run(self, case: Case) -> CaseResult:
         started = time.monotonic()
+        prepared = self._prepared.pop(case.id, None)
+        if prepared is not None:
+            dialogue, _ = prepared
+            result = dialogue.verdict()
+            result.duration = time.monotonic() - started
+            return result
         probe = self.probe()
         if probe.error:
             return CaseResult(case.id, Outcome.FAILED, errors=[probe.error], transcript=probe.transcript)
@@ -394,6 +416,7 @@ class _Dialogue:
         self.capabilities = dict(runner.probe().capabilities)
         self.helo_session = False
         self.ended = False  #: the session is over (closed, or DATA abandoned)
+        self.talked_at = time.monotonic()
         #: what the target accepted from us: the original envelope NDRs are judged against
         self.envelope = SentEnvelope()
 
@@ -421,6 +444,11 @@ class _Dialogue:
 
     # -- the dialogue ---------------------------------------------------------
     def run(self) -> CaseResult:
+        self.talk()
+        return self.verdict()
+
+    def talk(self) -> None:
+        """The SMTP dialogue; after it, what arrives at the harness can be judged."""
         try:
             self.conn.connect()
             for index, step in enumerate(self.case.steps, start=1):
@@ -440,9 +468,21 @@ class _Dialogue:
             self.errors.append(f"session error: {exc}")
         finally:
             self.say_goodbye()
+            self.talked_at = time.monotonic()
+
+    def verdict(self) -> CaseResult:
+        """Judge what reached the harness (if the case expects NDRs), then the whole case."""
         if self.case.ndr is not None and not (self.errors or self.inconclusive or self.skipped):
             self.judge_ndrs()
         return self.result()
+
+    def remaining(self, seconds: float) -> float:
+        """Time left of *seconds* counted from the end of this case's dialogue.
+
+        Cases that were sent together wait together: a quiet period that began
+        while other cases were being judged is not waited for again.
+        """
+        return max(0.0, self.talked_at + seconds - time.monotonic())
 
     # -- after the dialogue: what reached the harness ---------------------------
     def judge_ndrs(self) -> None:
@@ -470,12 +510,12 @@ class _Dialogue:
         within = spec.within or self.settings.ndr_timeout
         if spec.count == 0:
             transcript.note(f"waiting {self.settings.quiet_period:g} s: no NDR may arrive")
-            found = mailbox.wait_for(mine, timeout=self.settings.quiet_period)
+            found = mailbox.wait_for(mine, timeout=self.remaining(self.settings.quiet_period))
             if found:
                 self.add(spec.check, f"{len(found)} NDR(s) arrived although none may", where="after the dialogue")
         else:
             transcript.note(f"waiting up to {within:g} s for {spec.count} NDR(s) to <{sender}>")
-            found = mailbox.wait_for(mine, timeout=within, count=spec.count)
+            found = mailbox.wait_for(mine, timeout=self.remaining(within), count=spec.count)
             if len(found) < spec.count:
                 self.add(spec.check, f"expected {spec.count} NDR(s) within {within:g} s, {len(found)} arrived",
                          where="after the dialogue")

@@ -147,6 +147,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                metavar="SECONDS"),
     OptionSpec("mta_quiet_period", "seconds of silence that prove no NDR comes (default 15)", _parse_timeout, 15.0,
                metavar="SECONDS"),
+    OptionSpec("mta_sequential", "judge each after-acceptance case right after its own dialogue instead of "
+               "sending all first and waiting together (slower; for debugging one case)", _parse_bool, False,
+               flag=True),
 )
 
 
@@ -170,6 +173,7 @@ class TargetSettings:
     harness_plain_listen: tuple[str, int] | None = None
     ndr_timeout: float = 60.0
     quiet_period: float = 15.0
+    sequential: bool = False
     #: setting name -> "command line" | "environment MTA_X" | "ini mta_x" | "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -248,6 +252,7 @@ def resolve(
         harness_plain_listen=values["mta_harness_plain_listen"],
         ndr_timeout=values["mta_ndr_timeout"],
         quiet_period=values["mta_quiet_period"],
+        sequential=bool(values["mta_sequential"]),
         sources=sources,
     )
 
