@@ -77,7 +77,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{check.id}: cases judging catalogue check {check.id} ({check.section})")
     for suite_dir in sorted(p for p in shipped_suites_dir().iterdir() if p.is_dir()):
         config.addinivalue_line("markers", f"{suite_dir.name}: cases of the shipped {suite_dir.name} suite")
-    holder = HarnessHolder(settings)
+    worker_spool = getattr(config, "workerinput", {}).get("mta_harness_spool")
+    holder = HarnessHolder(settings, worker_spool=Path(worker_spool) if worker_spool else None)
+    if not _is_worker(config) and settings.harness_listen and getattr(config.option, "numprocesses", None):
+        # under pytest-xdist the controller owns the one harness the target routes to
+        import tempfile
+
+        holder.spool = Path(tempfile.mkdtemp(prefix="mta-conformance-spool-"))
+        try:
+            holder.mailbox()
+        except HarnessUnavailable:
+            pass  # every case that needs it will say why
+        config.pluginmanager.register(_SpoolForWorkers(holder), "mta-conformance-spool")
     config.stash[harness_key] = holder
     config.stash[runner_key] = CaseRunner(settings, mailbox=holder.mailbox)
     if not _is_worker(config):
@@ -98,12 +109,20 @@ class HarnessHolder:
     in-session runs (no route options) never start it.
     """
 
-    def __init__(self, settings: TargetSettings) -> None:
+    def __init__(self, settings: TargetSettings, spool: Path | None = None, worker_spool: Path | None = None) -> None:
         self.settings = settings
         self.harness: Any = None
         self.error: str | None = None
+        self.spool = spool  #: the controller writes captured transactions here for xdist workers
+        self.worker_spool = worker_spool  #: a worker reads the controller's spool instead of listening
 
     def mailbox(self) -> Any:
+        if self.worker_spool is not None:
+            from .harness.mailbox import SpoolMailbox
+
+            if self.harness is None:
+                self.harness = SpoolMailbox(self.worker_spool)
+            return self.harness
         if self.harness is None and self.error is None:
             from .harness.servers import Harness, HarnessConfig
 
@@ -116,7 +135,7 @@ class HarnessHolder:
                     plain_port=s.harness_plain_listen[1] if s.harness_plain_listen else 0,
                     sender_domain=s.sender_domain or "sender.invalid",
                     relay_domain=s.relay_domain or "relay.invalid",
-                    plain_relay_domain=s.plain_relay_domain or "plain-relay.invalid")
+                    plain_relay_domain=s.plain_relay_domain or "plain-relay.invalid", spool=self.spool)
                 harness = Harness(config)
                 try:
                     harness.start()
@@ -129,9 +148,19 @@ class HarnessHolder:
         return self.harness.mailbox
 
     def stop(self) -> None:
-        if self.harness is not None:
+        if self.harness is not None and self.worker_spool is None:
             self.harness.stop()
-            self.harness = None
+        self.harness = None
+
+
+class _SpoolForWorkers:
+    """Tells each xdist worker where the controller's harness spools what it captures."""
+
+    def __init__(self, holder: HarnessHolder) -> None:
+        self.holder = holder
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["mta_harness_spool"] = str(self.holder.spool)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -82,3 +82,27 @@ def test_ret_ignored_is_a_warning(harness: Harness) -> None:
     """RET=HDRS answered with the whole message: RET-002 (a request not honoured: warning)."""
     results = run(harness, "ret-ignored", floor="WARNING")
     assert results[RCPT][0] == "passed" and "RET-002" in results[RCPT][1]
+
+
+def test_xdist_workers_share_the_controllers_harness(tmp_path: Path) -> None:
+    """pytest -n 2: one harness (the controller's); workers read what it captured from its spool."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    routes = {"relay.test": ("127.0.0.1", port), "sender.test": ("127.0.0.1", port)}
+    (tmp_path / "trial.mta.yaml").write_text((Path(__file__).resolve().parent / "data" / "trial.mta.yaml").read_text())
+    with Testee(TesteeConfig(routes=routes)) as testee:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "trial.mta.yaml", "-k", "trial", "-n", "2",
+             f"--mta-host={testee.host}", f"--mta-port={testee.port}", "--mta-known-recipient=alice@local.test",
+             "--mta-sender-domain=sender.test", "--mta-relay-domain=relay.test",
+             f"--mta-harness-listen=127.0.0.1:{port}", "--mta-quiet-period=2", "--mta-ndr-timeout=20",
+             f"--mta-report-dir={tmp_path}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    records = json.loads((tmp_path / "results.json").read_text())["cases"]
+    assert sorted(r["outcome"] for r in records) == ["passed"] * 4, proc.stdout[-3000:]

@@ -76,7 +76,7 @@ class Mailbox:
     def add(self, tx: Transaction) -> None:
         tx.ended = time.time()
         if self.spool is not None:
-            if tx.data is not None:
+            if tx.data is not None:  # written before the .json, which is what readers look for
                 (self.spool / f"{tx.id}.eml").write_bytes(tx.data)
             tmp = self.spool / f"{tx.id}.json.tmp"
             tmp.write_text(json.dumps(tx.to_json()), encoding="utf-8")
@@ -110,3 +110,51 @@ class Mailbox:
     def clear(self) -> None:
         with self._cond:
             self._items.clear()
+
+
+class SpoolMailbox:
+    """A pytest-xdist worker's view of the controller's harness: its spool folder.
+
+    Only the controller can listen on the address the target routes to; workers
+    see what arrived through the files the harness writes (each made visible by an
+    atomic rename).  The folder has no change notification here, so a wait checks
+    it every 50 ms until its deadline.
+    """
+
+    POLL = 0.05
+
+    def __init__(self, spool: Path) -> None:
+        self.spool = spool
+        self._loaded: dict[str, Transaction] = {}
+
+    def _refresh(self) -> None:
+        for meta in self.spool.glob("*.json"):
+            tx_id = meta.name[: -len(".json")]
+            if tx_id in self._loaded:
+                continue
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            raw = self.spool / f"{tx_id}.eml"
+            data.pop("data_size", None)
+            data["recipients"] = [Recipient(**r) for r in data["recipients"]]
+            tx = Transaction(**data)
+            tx.data = raw.read_bytes() if raw.exists() else None
+            self._loaded[tx_id] = tx
+
+    def all(self) -> list[Transaction]:
+        self._refresh()
+        return list(self._loaded.values())
+
+    def matching(self, predicate: Callable[[Transaction], bool]) -> list[Transaction]:
+        return [tx for tx in self.all() if predicate(tx)]
+
+    def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1) -> list[Transaction]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.matching(predicate)
+            remaining = deadline - time.monotonic()
+            if len(found) >= count or remaining <= 0:
+                return found
+            time.sleep(min(self.POLL, remaining))  # the spool gives no event to wait on; bounded by the deadline
