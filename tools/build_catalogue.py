@@ -1,19 +1,30 @@
 #!/usr/bin/env python3
-"""Build conformance/checks/catalogue.yaml from docs/rfc-catalogue.md.
+"""Draft conformance/checks/catalogue.yaml from docs/rfc-catalogue.md, and hold the two together.
 
-The registry is data, generated once and then held against the catalogue by
-tests/test_registry.py.  Condition keys (our short names for the catalogue's
-"severity (condition)" alternatives) are assigned in KEYS below.
+The catalogue (markdown) is what people read and argue about; the YAML is what the
+code loads.  Most of every YAML entry is mechanical (id order, Source, Level, the
+test-mode letters, the severities with their parenthesised conditions), so this
+tool derives it.  Two things are hand-written and live only in the YAML: the short
+``title`` of each check and the condition ``key`` of each conditional severity
+(the names cases and the linter pass as ``condition=``).  The tool drafts both for
+new rows and keeps the hand-written ones whenever it rewrites the file.
 
-    python tools/build_catalogue.py          # write the YAML
-    python tools/build_catalogue.py --check  # exit 1 when the YAML is stale
+    python tools/build_catalogue.py            # (re)write the YAML, keeping titles and keys
+    python tools/build_catalogue.py --fresh    # draft from scratch (titles and keys too)
+    python tools/build_catalogue.py --stdout   # print the YAML instead of writing it
+    python tools/build_catalogue.py --check    # report, diff-style, where YAML and markdown
+                                               # disagree; exit 1 if they do, 0 if not
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,172 +32,319 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKDOWN = ROOT / "docs" / "rfc-catalogue.md"
 OUTPUT = ROOT / "conformance" / "checks" / "catalogue.yaml"
 
-#: (id, the text in parentheses) -> condition key
-KEYS: dict[tuple[str, str], str] = {
-    ("SMTP-REJ-005", "mismatch"): "mismatch",
-    ("SMTP-REJ-005", "551"): "code-551",
-    ("SMTP-REJ-010", "limit below 100"): "limit-below-100",
-    ("SMTP-REJ-010", "552 instead of 452"): "552-instead-of-452",
-    ("SMTP-REJ-011", "other code"): "other-code",
-    ("SMTP-REJ-011", "accepted"): "accepted",
-    ("ESC-006", "unregistered"): "unregistered",
-    ("ESC-006", "deprecated"): "deprecated",
-    ("ESC-007", "5.0.0, 5.7.1 etc. used instead"): "generic-code",
-    ("ESC-008", "contested, see notes"): "contested",
-    ("DSNX-003", "invalid value"): "invalid-value",
-    ("DSNX-003", "duplicate, because §4.5 says SHOULD"): "duplicate",
-    ("DSNX-006", "refused"): "refused",
-    ("NDR-ENV-004", "other value"): "other-value",
-    ("NDR-ENV-004", "absent"): "absent",
-    ("NDR-ENV-005", "original ENVID reused"): "envid-reused",
-    ("NDR-ENV-006", "split without need"): "split",
-    ("NDR-ENV-006", "one NDR mixes messages"): "mixed-messages",
-    ("NDR-HDR-005", "missing or `<>`"): "missing",
-    ("NDR-HDR-005", "role account"): "role-account",
-    ("NDR-HDR-008", "`auto-generated` or more than one field"): "auto-generated-or-repeated",
-    ("NDR-HDR-008", "absent"): "absent",
-    ("NDR-HDR-012", "over 998"): "over-998",
-    ("NDR-HDR-012", "over 78"): "over-78",
-    ("MPR-001", "not multipart/report from a target that advertises DSN, or in the DSN-lint profile"): "dsn-expected",
-    ("MPR-001", "otherwise, and for a report nested inside another part"): "otherwise",
-    ("MPR-003", "other value, e.g. `disposition-notification`"): "other-value",
-    ("MPR-003", "global mismatch"): "global-mismatch",
-    ("MPR-005", "missing, or a machine type first"): "missing",
-    ("MPR-005", "HTML only"): "html-only",
-    ("MPR-008", "parameters"): "parameters",
-    ("MPR-011", "other type, e.g. text/plain"): "other-type",
-    ("MPR-011", "a non-content type such as message/delivery-status"): "non-content-type",
-    ("DSN-FMT-001", "no per-recipient block, unparsable"): "unparsable",
-    ("DSN-FMT-003", "missing type or \";\""): "missing-type",
-    ("DSN-FMT-003", "X- type"): "x-type",
-    ("DSN-SEM-005", "`dns` with IP or single label"): "dns-not-fqdn",
-    ("DSN-SEM-005", "non-public name"): "non-public-name",
-    ("DSN-FMT-015", "ORCPT given, field missing or altered"): "missing-or-altered",
-    ("DSN-FMT-015", "field without ORCPT"): "without-orcpt",
-    ("DSN-SEM-018", "failed+2.x.x, delayed+2.x.x, delivered/expanded+4/5"): "contradiction",
-    ("DSN-SEM-018", "delayed+5.x.x, relayed+4/5"): "unusual",
-    ("DSN-SEM-020", "relay case"): "relay-case",
-    ("DSN-SEM-021", "generic 5.0.0 where the reply had a precise code"): "generic-status",
-    ("DSN-SEM-022", "bare IP"): "bare-ip",
-    ("DSN-FMT-027", "unknown non-X name"): "unknown-name",
-    ("DSN-SEM-030", "unknown or successfully delivered recipient reported failed"): "wrong-recipient",
-    ("RET-002", "body returned"): "body-returned",
-    ("I18N-009", "encoded; path unknown"): "encoded",
-    ("I18N-009", "labelled 7bit but 8-bit octets"): "mislabelled-7bit",
-    ("I18N-012", "wrong code"): "wrong-code",
-    ("I18N-012", "refusal only after DATA"): "after-data",
-    ("I18N-013", "non-conforming NDR"): "non-conforming",
-    ("I18N-008", "parser requirement"): "parser",
-    ("LOOP-005", "`<>` with Auto-Submitted"): "null-with-auto-submitted",
-    ("LOOP-005", "`<>` without Auto-Submitted"): "null-without-auto-submitted",
-    ("LOOP-006", "reply to `<>`"): "reply-to-null",
-    ("LOOP-006", "reply to auto-submitted mail"): "reply-to-auto-submitted",
-    ("LOOP-007", "50 refused; several hundred accepted; loop answered by NDR"): "loop-handling",
-    ("ESC-005", "widely ignored"): "widely-ignored",
-    ("SMTP-REJ-007", "354"): "code-354",
-}
-
+SEVERITIES = ("error", "warning", "info")
+#: parenthesised Sev text that selects a profile rather than a condition
+PROFILES = {"anti-backscatter profile": "anti-backscatter", "strict-rfc profile": "strict-rfc"}
+#: the longest title the report lines have room for
+TITLE_MAX = 90
+KEY_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: a catalogue row: "| SMTP-REJ-001 | ..." (section 10/11 tables start with other words)
 _ROW = re.compile(r"^\|\s*([A-Z0-9]+(?:-[A-Z0-9]+)*-\d{3})\s*\|")
-_PROFILES = {"anti-backscatter profile": "anti-backscatter", "strict-rfc profile": "strict-rfc"}
+#: one mode group: L, C, S, S+ctx, L+C, C+ctx ...
+_MODE_GROUP = re.compile(r"^[LCS](?:\+(?:[LCS]|ctx))*(?:,\s*[LCS](?:\+(?:[LCS]|ctx))*)*$")
+
+HEADER = (
+    "# The check registry, one entry per row of docs/rfc-catalogue.md, in catalogue order.\n"
+    "# source, level, mode and the severities (severity, when, profile) are derived from the\n"
+    "# catalogue; title and the condition keys are hand-written.  After editing the catalogue,\n"
+    "# run python tools/build_catalogue.py (keeps titles and keys); --check reports drift.\n"
+)
 
 
-def split_top(text: str, seps: tuple[str, ...] = (";",)) -> list[str]:
-    """Split on separators outside parentheses (and ' / ' between two parts)."""
-    parts, depth, cur, i = [], 0, "", 0
+@dataclass(frozen=True)
+class Row:
+    """One catalogue table row, cells stripped."""
+
+    id: str
+    source: str
+    level: str
+    requirement: str
+    test: str
+    sev: str
+    line: int
+
+
+# --------------------------------------------------------------------------- reading the markdown
+
+
+def read_rows(markdown: str) -> list[Row]:
+    """Every requirement row of the catalogue's tables, in document order."""
+    rows: list[Row] = []
+    for number, line in enumerate(markdown.splitlines(), 1):
+        if not _ROW.match(line):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 6:
+            raise ValueError(f"{MARKDOWN.name}:{number}: row with {len(cells)} cells, expected 6")
+        rows.append(Row(*cells, line=number))
+    return rows
+
+
+def split_top(text: str) -> list[str]:
+    """Split *text* on ';' outside parentheses, and on ' / ' between two parts.
+
+    "error (a; b); warning" -> ["error (a; b)", "warning"]; the Sev column uses ' / '
+    only between two "severity (... profile)" parts.
+    """
+    parts: list[str] = []
+    depth, current, i = 0, "", 0
     while i < len(text):
         ch = text[i]
         if ch == "(":
             depth += 1
         elif ch == ")":
-            depth -= 1
+            depth = max(depth - 1, 0)
         if depth == 0 and ch == ";":
-            parts.append(cur)
-            cur = ""
-        elif depth == 0 and text[i:i + 3] == " / ":
-            parts.append(cur)
-            cur = ""
+            parts.append(current)
+            current = ""
+        elif depth == 0 and text.startswith(" / ", i):
+            parts.append(current)
+            current = ""
             i += 2
         else:
-            cur += ch
+            current += ch
         i += 1
-    parts.append(cur)
+    parts.append(current)
     return [p.strip() for p in parts if p.strip()]
 
 
 def parse_severity(text: str) -> list[tuple[str, str | None]]:
-    """'error (x); warning' -> [('error', 'x'), ('warning', None)]."""
-    out = []
+    """The Sev column as (severity, parenthesised text or None) pairs, in order."""
+    out: list[tuple[str, str | None]] = []
     for part in split_top(text):
-        m = re.match(r"^(error|warning|info)\s*(?:\((.*)\))?$", part, re.S)
+        m = re.fullmatch(r"(error|warning|info)\s*(?:\((.*)\))?", part, re.S)
         if not m:
-            raise ValueError(f"cannot read severity {part!r}")
-        out.append((m.group(1), m.group(2).strip() if m.group(2) else None))
+            raise ValueError(f"cannot read severity {part!r} in {text!r}")
+        out.append((m.group(1), m.group(2).strip() if m.group(2) is not None else None))
     return out
 
 
-def read_rows(markdown: str) -> list[dict[str, str]]:
-    rows = []
-    for line in markdown.splitlines():
-        if not _ROW.match(line):
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 6:
-            raise ValueError(f"row with {len(cells)} cells: {line[:60]}")
-        rows.append(dict(zip(("id", "source", "level", "requirement", "test", "sev"), cells)))
-    return rows
+def profile_of(when: str | None) -> str | None:
+    """The profile a parenthesised Sev text names ("strict-RFC profile"), if it names one."""
+    return PROFILES.get((when or "").strip().lower())
 
 
-def test_mode(how: str) -> str:
-    return how.split(":", 1)[0].strip().rstrip(".")
+def _drop_parens(text: str) -> str:
+    """Remove parenthesised text (nesting-aware)."""
+    out, depth = "", 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            out += ch
+    return out
 
 
-def short_title(requirement: str) -> str:
-    first = re.split(r"(?<=[.;])\s", requirement, maxsplit=1)[0].rstrip(".;")
-    first = re.sub(r"`", "", first)
-    return first if len(first) <= 110 else first[:107].rsplit(" ", 1)[0] + "..."
+def _top_colon(text: str) -> int:
+    """Index of the first ':' outside parentheses, or -1."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif ch == ":" and depth == 0:
+            return i
+    return -1
 
 
-def build(markdown: str) -> dict[str, dict]:
-    data: dict[str, dict] = {}
-    for row in read_rows(markdown):
-        rules = []
-        for severity, when in parse_severity(row["sev"]):
-            profile = _PROFILES.get((when or "").lower())
-            key = None
+def mode_of(how: str) -> str:
+    """The test-mode letters at the start of the "How to test" cell.
+
+    Each ';'-separated segment that starts with mode letters contributes them (text
+    after a ':' and parenthesised notes such as "(lab)" are dropped), so
+    "C: RCPT with ...; S+ctx" -> "C; S+ctx", "L (EHLO) + C" -> "L+C",
+    "L, S: compare ..." -> "L, S".  The first segment that is prose ends the mode.
+    """
+    modes: list[str] = []
+    for segment in split_top(how):
+        colon = _top_colon(segment)
+        head = segment[:colon] if colon >= 0 else segment
+        head = re.sub(r"\s+", " ", _drop_parens(head)).strip().rstrip(".").strip()
+        head = re.sub(r"\s*\+\s*", "+", head)
+        if not _MODE_GROUP.match(head):
+            break
+        modes.append(head)
+    return "; ".join(modes)
+
+
+# --------------------------------------------------------------------------- drafting titles and keys
+
+
+def draft_key(when: str) -> str:
+    """A kebab-case draft of a condition key from its parenthesised text; hand-check it."""
+    text = when.split(",")[0] if len(when) > 30 else when
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("`", ""))
+    key = "-".join(words[:4]) or "condition"
+    return f"code-{key}" if key.isdigit() else key
+
+
+def draft_title(requirement: str) -> str:
+    """The requirement's first sentence, cut to TITLE_MAX; hand-write a better one."""
+    first = re.split(r"(?<=[.;])\s", requirement.replace("`", ""), maxsplit=1)[0].rstrip(".;")
+    if len(first) <= TITLE_MAX:
+        return first
+    return first[: TITLE_MAX - 3].rsplit(" ", 1)[0] + "..."
+
+
+def build(rows: list[Row], existing: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The YAML data for *rows*; titles and keys come from *existing* where it has them.
+
+    A key is kept when the existing entry has a rule with the same severity and
+    parenthesised text; otherwise it is drafted (and reported by --check as
+    unchecked only if it breaks a rule, so look at new drafts by eye).
+    """
+    existing = existing or {}
+    data: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        old = existing.get(row.id) if isinstance(existing.get(row.id), dict) else {}
+        old_keys = {(r.get("severity"), r.get("when")): r.get("key")
+                    for r in old.get("severity") or [] if isinstance(r, dict)}
+        rules: list[dict[str, Any]] = []
+        for severity, when in parse_severity(row.sev):
+            profile = profile_of(when)
+            key: str | None = None
             if when is not None and profile is None:
-                key = KEYS.get((row["id"], when))
-                if key is None:
-                    raise ValueError(f"{row['id']}: no condition key for {when!r}; add one to KEYS")
+                key = old_keys.get((severity, when)) or draft_key(when)
             rules.append({"severity": severity, "when": when, "key": key, "profile": profile})
-        data[row["id"]] = {
-            "source": row["source"],
-            "level": row["level"],
-            "mode": test_mode(row["test"]),
-            "title": short_title(row["requirement"]),
+        title = old.get("title") if isinstance(old.get("title"), str) else None
+        data[row.id] = {
+            "source": row.source,
+            "level": row.level,
+            "mode": mode_of(row.test),
+            "title": title or draft_title(row.requirement),
             "severity": rules,
         }
     return data
 
 
-def render(data: dict[str, dict]) -> str:
-    head = ("# Generated from docs/rfc-catalogue.md by tools/build_catalogue.py; held against it by\n"
-            "# tests/test_registry.py. Edit the catalogue (and KEYS in the tool), not this file.\n")
-    return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=200)
+def render(data: dict[str, dict[str, Any]]) -> str:
+    """The YAML text: block style per check, one flow mapping per severity rule."""
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=200)
+    return HEADER + body
 
 
-def main(argv: list[str]) -> int:
-    text = render(build(MARKDOWN.read_text(encoding="utf-8")))
-    if "--check" in argv:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT} is stale: run python tools/build_catalogue.py")
+# --------------------------------------------------------------------------- checking
+
+
+def _fmt_rule(rule: Any) -> str:
+    if not isinstance(rule, dict):
+        return repr(rule)
+    return (f"{rule.get('severity')} when={rule.get('when')!r} key={rule.get('key')!r} "
+            f"profile={rule.get('profile')!r}")
+
+
+def compare(rows: list[Row], data: Any) -> Iterator[str]:
+    """Diff-style lines ('-' markdown, '+' YAML) wherever *data* disagrees with *rows*.
+
+    Also reports hand-written parts that break the rules: a missing or over-long
+    title, a conditional severity without a kebab-case key, a key on an
+    unconditional or profile rule, the same key twice in one row.
+    """
+    if not isinstance(data, dict):
+        yield "+ the YAML is not a mapping of check ids"
+        return
+    md_ids = [r.id for r in rows]
+    yaml_ids = list(data)
+    for missing in [i for i in md_ids if i not in data]:
+        yield f"- {missing}  (in the catalogue, missing from the YAML)"
+    for extra in [i for i in yaml_ids if i not in set(md_ids)]:
+        yield f"+ {extra}  (in the YAML, not in the catalogue)"
+    common_md = [i for i in md_ids if i in data]
+    common_yaml = [i for i in yaml_ids if i in set(md_ids)]
+    if common_md != common_yaml:
+        first = next(n for n, (a, b) in enumerate(zip(common_md, common_yaml)) if a != b)
+        yield f"@@ order @@\n- {common_md[first]} at position {first + 1}\n+ {common_yaml[first]}"
+    for row in rows:
+        entry = data.get(row.id)
+        if entry is None:
+            continue
+        lines = list(_compare_entry(row, entry))
+        if lines:
+            yield f"@@ {row.id} (catalogue line {row.line}) @@"
+            yield from lines
+
+
+def _compare_entry(row: Row, entry: Any) -> Iterator[str]:
+    if not isinstance(entry, dict):
+        yield f"+ {entry!r}  (not a mapping)"
+        return
+    for field, want in (("source", row.source), ("level", row.level), ("mode", mode_of(row.test))):
+        if entry.get(field) != want:
+            yield f"- {field}: {want}\n+ {field}: {entry.get(field)}"
+    title = entry.get("title")
+    if not isinstance(title, str) or not title.strip() or "\n" in title:
+        yield f"+ title: {title!r}  (needs a one-line title)"
+    elif len(title) > TITLE_MAX:
+        yield f"+ title: {title!r}  ({len(title)} characters, at most {TITLE_MAX})"
+    want_rules = [(s, w, profile_of(w)) for s, w in parse_severity(row.sev)]
+    got = entry.get("severity")
+    got_rules = got if isinstance(got, list) else []
+    for n in range(max(len(want_rules), len(got_rules))):
+        want = want_rules[n] if n < len(want_rules) else None
+        have = got_rules[n] if n < len(got_rules) else None
+        triple = (have.get("severity"), have.get("when"), have.get("profile")) if isinstance(have, dict) else None
+        if want != triple:
+            if want is not None:
+                yield f"- severity[{n}]: {want[0]} when={want[1]!r} profile={want[2]!r}"
+            if have is not None:
+                yield f"+ severity[{n}]: {_fmt_rule(have)}"
+            continue
+        assert isinstance(have, dict) and want is not None
+        key = have.get("key")
+        conditional = want[1] is not None and want[2] is None
+        if conditional and not (isinstance(key, str) and KEY_PATTERN.match(key)):
+            yield f"+ severity[{n}]: key={key!r}  (a conditional severity needs a kebab-case key)"
+        if not conditional and key is not None:
+            yield f"+ severity[{n}]: key={key!r}  (an unconditional or profile severity has key null)"
+    keys = [r.get("key") for r in got_rules if isinstance(r, dict) and r.get("key") is not None]
+    for dup in sorted({k for k in keys if keys.count(k) > 1}):
+        yield f"+ key {dup!r} used twice in one row"
+    extra = set(entry) - {"source", "level", "mode", "title", "severity"}
+    if extra:
+        yield f"+ unknown fields: {', '.join(sorted(extra))}"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true", help="report drift between YAML and markdown; exit 1 on any")
+    group.add_argument("--stdout", action="store_true", help="print the YAML instead of writing it")
+    parser.add_argument("--fresh", action="store_true", help="ignore the existing YAML (draft titles and keys anew)")
+    parser.add_argument("--markdown", type=Path, default=MARKDOWN)
+    parser.add_argument("--yaml", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+
+    rows = read_rows(args.markdown.read_text(encoding="utf-8"))
+    current: Any = None
+    if args.yaml.exists():
+        current = yaml.safe_load(args.yaml.read_text(encoding="utf-8"))
+
+    if args.check:
+        report = list(compare(rows, current))
+        if report:
+            print(f"--- {args.markdown}\n+++ {args.yaml}")
+            print("\n".join(report))
+            print(f"{args.yaml.name} disagrees with {args.markdown.name}: "
+                  f"run python tools/build_catalogue.py, then hand-check titles and keys")
             return 1
-        print(f"{OUTPUT} matches {MARKDOWN}")
+        print(f"{args.yaml.name} agrees with {args.markdown.name} ({len(rows)} checks)")
         return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT} ({text.count(chr(10))} lines)")
+
+    existing = None if args.fresh or not isinstance(current, dict) else current
+    text = render(build(rows, existing))
+    if args.stdout:
+        sys.stdout.write(text)
+        return 0
+    args.yaml.write_text(text, encoding="utf-8")
+    print(f"wrote {args.yaml} ({len(rows)} checks)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
