@@ -216,11 +216,11 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         runner = self.config.stash[runner_key]
         settings = self.config.stash[settings_key]
-        if self.case.ndr is not None and not settings.sequential and not self.session.stash.get(prepared_key, False):
+        if self.case.waits and not settings.sequential and not self.session.stash.get(prepared_key, False):
             # send every selected after-acceptance case first: their NDR waits then overlap
             self.session.stash[prepared_key] = True
             runner.prepare([item.case for item in self.session.items
-                            if isinstance(item, CaseItem) and item.case.ndr is not None])
+                            if isinstance(item, CaseItem) and item.case.waits])
         result = runner.run(self.case)
         self.result = result
         if result.outcome is Outcome.SKIPPED:

@@ -43,6 +43,7 @@ from .target import ROUTES, StartTLS, TargetSettings, route_gap
 if TYPE_CHECKING:
     from .harness.mailbox import Mailbox, Transaction
     from .ndr.envelope import Envelope
+    from .smtp.transcript import Transcript
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([0-9]+))?\}")
 FOREIGN_DOMAIN = "example.net"
@@ -71,6 +72,20 @@ def parse_ehlo(reply: Reply) -> dict[str, str]:
         if words:
             caps[words[0].upper()] = words[1] if len(words) > 1 else ""
     return caps
+
+
+#: the largest SIZE limit a 'size: over-limit' case will exceed (bigger limits skip the case)
+MAX_OVER_LIMIT = 64 * 1024 * 1024
+
+
+def size_limit(capabilities: dict[str, str]) -> int | None:
+    """The fixed SIZE limit advertised in EHLO (RFC 1870), or None when there is none."""
+    if "SIZE" not in capabilities:
+        return None
+    words = capabilities["SIZE"].split()
+    if not words or not words[0].isdigit() or int(words[0]) == 0:
+        return None
+    return int(words[0])
 
 
 @dataclass
@@ -269,6 +284,13 @@ class CaseRunner:
                     return f"for targets without {req[1:]}; the target advertises {req[1:]} in its EHLO reply"
             elif req.isupper() and req not in probe.capabilities:
                 return f"requires EHLO capability {req}, which the target does not advertise"
+        if any(step.data_size == "over-limit" for step in case.steps):
+            limit = size_limit(probe.capabilities)
+            if limit is None:
+                return "sends a message over the target's SIZE limit, but the target advertises no SIZE limit"
+            if limit > MAX_OVER_LIMIT:
+                return (f"sends a message over the target's SIZE limit, but that limit ({limit} octets) is above "
+                        f"the {MAX_OVER_LIMIT // 1048576} MiB this suite sends")
         values = self._placeholder_values("t")
         for step in case.steps:
             for name, _ in _PLACEHOLDER.findall(step.send or ""):
@@ -368,7 +390,7 @@ class CaseRunner:
         its own dialogue, and the whole set takes little more than its slowest case.
         """
         for case in cases:
-            if case.ndr is None or case.id in self._prepared or self.probe().error:
+            if not case.waits or case.id in self._prepared or self.probe().error:
                 continue
             if self.requirement_gap(case) or self.route_errors(case):
                 continue
@@ -412,6 +434,8 @@ class _Dialogue:
         self.errors: list[str] = []
         self.inconclusive: str = ""
         self.skipped: str = ""
+        #: the dialogue ended at an 'otherwise: pass' precondition: nothing after it applies
+        self.passed_early: str = ""
         self.conn = SMTPConnection(self.settings.host or "", self.settings.port, self.settings.timeout)
         self.capabilities = dict(runner.probe().capabilities)
         self.helo_session = False
@@ -472,8 +496,8 @@ class _Dialogue:
 
     def verdict(self) -> CaseResult:
         """Judge what reached the harness (if the case expects NDRs), then the whole case."""
-        if self.case.ndr is not None and not (self.errors or self.inconclusive or self.skipped):
-            self.judge_ndrs()
+        if self.case.waits and not (self.errors or self.inconclusive or self.skipped or self.passed_early):
+            self.judge_captured()
         return self.result()
 
     def remaining(self, seconds: float) -> float:
@@ -485,85 +509,32 @@ class _Dialogue:
         return max(0.0, self.talked_at + seconds - time.monotonic())
 
     # -- after the dialogue: what reached the harness ---------------------------
-    def judge_ndrs(self) -> None:
-        from .findings import Finding
-        from .ndr.lint import lint_bytes
+    @property
+    def transcript(self) -> "Transcript":
+        return self.conn.transcript
 
-        spec = self.case.ndr
-        assert spec is not None
+    def original(self) -> SentEnvelope:
+        """The transaction as the target accepted it: what its NDRs are judged against."""
+        return self.envelope
+
+    def judge_captured(self) -> None:
+        """Wait for and judge the NDRs and relayed copies the case expects (see captured.py)."""
+        from .captured import CaptureJudge
+
         try:
             mailbox = self.runner.mailbox() if self.runner.mailbox else None
         except RuntimeError as exc:
             self.errors.append(str(exc))
             return
         if mailbox is None:
-            self.errors.append("this case judges NDRs but no harness runs (set --mta-harness-listen)")
+            self.errors.append("this case judges what reaches the harness, but no harness runs "
+                               "(set --mta-harness-listen)")
             return
-        sender = (self.envelope.mail_from or "").lower()
-        token = self.token.encode()
-
-        def mine(tx: "Transaction") -> bool:
-            return tx.role == "sink" and (any(r.address.lower() == sender for r in tx.recipients if sender)
-                                          or (tx.data is not None and token in tx.data))
-
-        transcript = self.conn.transcript
-        within = spec.within or self.settings.ndr_timeout
-        if spec.count == 0:
-            transcript.note(f"waiting {self.settings.quiet_period:g} s: no NDR may arrive")
-            found = mailbox.wait_for(mine, timeout=self.remaining(self.settings.quiet_period))
-            if found:
-                self.add(spec.check, f"{len(found)} NDR(s) arrived although none may", where="after the dialogue")
-        else:
-            transcript.note(f"waiting up to {within:g} s for {spec.count} NDR(s) to <{sender}>")
-            found = mailbox.wait_for(mine, timeout=self.remaining(within), count=spec.count)
-            if len(found) < spec.count:
-                self.add(spec.check, f"expected {spec.count} NDR(s) within {within:g} s, {len(found)} arrived",
-                         where="after the dialogue")
-            else:
-                grace = min(2.0, self.settings.quiet_period)
-                found = mailbox.wait_for(mine, timeout=grace, count=spec.count + 1)
-                if len(found) > spec.count:
-                    self.add("DSNX-022", f"{len(found)} NDRs arrived for one message; {spec.count} expected",
-                             where="after the dialogue")
-        original = self.envelope.for_lint()
-        for number, tx in enumerate(found, start=1):
-            where = f"NDR {number}"
-            transcript.note(f"{where} captured by the harness as {tx.id}: MAIL FROM:<{tx.mail_from}> "
-                            f"{' '.join(tx.mail_params)} RCPT TO:{', '.join('<' + r.address + '>' for r in tx.recipients)}")
-            for line in (tx.data or b"").splitlines()[:80]:
-                transcript.note(f"  | {line.decode('utf-8', 'replace')}")
-            if spec.envelope:
-                self.judge_ndr_envelope(tx, sender, where)
-            if spec.lint and tx.data is not None:
-                result = lint_bytes(tx.data, profile=self.settings.profile, envelope=original, wire=True,
-                                    source=where, dsn_expected="DSN" in self.capabilities)
-                for f in result.findings:
-                    self.keep(Finding(f.check_id, f.severity, f.message, f"{where}, {f.where}", f.refs))
-            if spec.final_recipients is not None and tx.data is not None:
-                from .ndr.message import load
-
-                parsed = load(tx.data)
-                reported = sorted(f.typed()[1].strip("<> ").lower() for b in (parsed.status.recipients if parsed.status
-                                  else []) for f in b.get("final-recipient"))
-                wanted = sorted(self.render(a, 1).lower() for a in spec.final_recipients)
-                if reported != wanted:
-                    self.add("DSN-SEM-030", f"the NDR reports {reported or 'no recipient'}, expected {wanted}", where)
-
-    def judge_ndr_envelope(self, tx: "Transaction", sender: str, where: str) -> None:
-        if tx.mail_from != "":
-            self.add("NDR-ENV-001", f"the NDR was sent with MAIL FROM:<{tx.mail_from}>, not the null path <>", where)
-        others = [r.address for r in tx.recipients if r.address.lower() != sender]
-        if others:
-            self.add("NDR-ENV-002", f"the NDR went to {others}, not only the original reverse-path <{sender}>", where)
-        if len(tx.recipients) > 1:
-            self.add("NDR-ENV-007", f"the NDR transaction has {len(tx.recipients)} recipients", where)
-        if any(p.upper().startswith("RET=") for p in tx.mail_params):
-            self.add("NDR-ENV-003", "the NDR's MAIL carries a RET parameter", where)
-        for r in tx.recipients:
-            notify = [p for p in r.params if p.upper().startswith("NOTIFY=")]
-            if notify and notify[0].upper() != "NOTIFY=NEVER":
-                self.add("NDR-ENV-004", f"the NDR's RCPT carries {notify[0]}; only NOTIFY=NEVER is allowed", where,
-                         condition="other-value")
+        judge = CaptureJudge(self, mailbox)
+        if self.case.relayed is not None:
+            judge.judge_relayed(self.case.relayed)
+        if self.case.ndr is not None:
+            judge.judge_ndrs(self.case.ndr)
 
     def do_step(self, index: int, step: Step, n: int) -> None:
         conn = self.conn
@@ -665,12 +636,21 @@ class _Dialogue:
         if reply.code != 354:
             self.errors.append(f"{where}: precondition failed: DATA was answered {reply.one_line()!r}, not 354")
             raise _Stop
-        conn.send_raw(self.message_bytes(step))
+        padding = 0
+        if step.data_size == "over-limit":
+            padding = self.size_limit() + 4096
+            conn.transcript.note(f"sending a message of about {padding} octets: over the SIZE limit the target "
+                                 f"advertised ({self.size_limit()})")
+        conn.send_raw(self.message_bytes(step, padding))
         self.envelope.data_sent = True
         return True
 
-    def message_bytes(self, step: Step) -> bytes:
-        """A small message carrying the token, dot-stuffed, ended by CRLF.CRLF."""
+    def size_limit(self) -> int:
+        """The SIZE the target advertised, for 'size: over-limit' (the gap check made sure there is one)."""
+        return size_limit(self.capabilities) or 0
+
+    def message_bytes(self, step: Step, padding: int = 0) -> bytes:
+        """A small message carrying the token, dot-stuffed, ended by CRLF.CRLF; *padding* octets more of body."""
         token = self.token
         headers = [
             ("From", f"<{self.envelope.mail_from or 'nobody@invalid'}>"),
@@ -686,6 +666,9 @@ class _Dialogue:
         body = self.render(step.data_body, 1) if step.data_body is not None else (
             f"This message was sent by mta-conformance case {self.case.id}.\nToken: {token}\n")
         lines = [f"{k}: {v}" for k, v in headers] + [""] + body.splitlines()
+        if padding:
+            filler = "x" * 76
+            lines += [filler] * (padding // 78 + 1)
         stuffed = ["." + line if line.startswith(".") else line for line in lines]
         return ("\r\n".join(stuffed) + "\r\n.\r\n").encode("utf-8")
 
@@ -734,6 +717,11 @@ class _Dialogue:
             text = f"{exp.why}: {reason}" if exp.why else reason
             if exp.skip_if_unmet:
                 self.skipped = f"precondition not met at {where}: {text}"
+                self.ended = True
+                raise _Stop
+            if exp.pass_if_unmet:
+                self.passed_early = f"ended at {where}: {text}; what the rest of the case tests cannot arise"
+                self.conn.transcript.note(self.passed_early)
                 self.ended = True
                 raise _Stop
             if exp.check:
@@ -814,7 +802,7 @@ class _Dialogue:
             outcome=outcome,
             findings=self.findings,
             errors=self.errors,
-            reason=self.inconclusive or self.skipped,
+            reason=self.inconclusive or self.skipped or self.passed_early,
             transcript=self.conn.transcript.render(),
             token=self.token,
             captured={k: v for k, v in self.values.items() if v is not None},

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from ..checks.registry import REGISTRY
-from .model import Case, Expectation, NDRExpectation, Step, Suite
+from .model import Case, Expectation, NDRExpectation, RecipientReport, RelayExpectation, Step, Suite
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::[0-9]+)?\}")
 #: placeholders the runner always provides
@@ -140,6 +140,7 @@ def _expectations(raw: Any) -> tuple[Expectation, ...]:
             why=item.get("why"),
             only_if=None if item.get("only_if") is None else str(item["only_if"]),
             skip_if_unmet=item.get("otherwise") == "skip",
+            pass_if_unmet=item.get("otherwise") == "pass",
         )
         for item in items
     )
@@ -151,6 +152,43 @@ def _validate_check(path: Path, line: int, check: str, condition: str | None) ->
     if condition is not None and condition not in REGISTRY[check].condition_keys():
         keys = ", ".join(REGISTRY[check].condition_keys()) or "none"
         raise CaseFileError(path, line, f"check {check} has no condition {condition!r} (its conditions: {keys})")
+
+
+def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int],
+                     base: tuple[Any, ...], defined: set[str]) -> NDRExpectation:
+    spec = raw["ndr"]
+    where = base + ("ndr",)
+    _validate_check(path, _line_for(lines, where), spec["check"], None)
+    extra = spec.get("extra") or {}
+    if extra:
+        _validate_check(path, _line_for(lines, where + ("extra",)), extra["check"], extra.get("condition"))
+    reports: list[RecipientReport] = []
+    for r, item in enumerate(spec.get("report", ())):
+        line = _line_for(lines, where + ("report", r))
+        _validate_check(path, line, item["check"], item.get("condition"))
+        for key in ("status", "diagnostic"):
+            if key in item:
+                try:
+                    re.compile(str(item[key]))
+                except re.error as err:
+                    raise CaseFileError(path, line, f"invalid regular expression {item[key]!r} in '{key}': {err}") \
+                        from None
+        for name in _PLACEHOLDER.findall(item["final"]):
+            if name not in defined:
+                raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {item['final']!r}")
+        remote = item.get("remote_mta")
+        reports.append(RecipientReport(final=item["final"], check=item["check"], condition=item.get("condition"),
+                                       action=item.get("action"),
+                                       status=None if item.get("status") is None else str(item["status"]),
+                                       diagnostic=item.get("diagnostic"),
+                                       remote_mta=None if remote is None else remote == "present"))
+    if spec["count"] == 0 and reports:
+        raise CaseFileError(path, _line_for(lines, where), "'report' needs a count above 0")
+    return NDRExpectation(count=spec["count"], check=spec["check"], within=spec.get("within"),
+                          envelope=spec.get("envelope", True), lint=spec.get("lint", True),
+                          final_recipients=tuple(spec["final_recipients"]) if "final_recipients" in spec else None,
+                          extra_check=extra.get("check", "DSNX-022"), extra_condition=extra.get("condition"),
+                          reports=tuple(reports))
 
 
 def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[Any, ...], int], index: int) -> Case:
@@ -169,8 +207,8 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
                 _validate_check(path, _line_for(lines, where + ("expect", e)), exp.check, exp.condition)
             elif exp.condition:
                 raise CaseFileError(path, line, "'condition' needs a 'check'")
-            if exp.check and exp.skip_if_unmet:
-                raise CaseFileError(path, line, "'otherwise: skip' is for preconditions (no 'check')")
+            if exp.check and (exp.skip_if_unmet or exp.pass_if_unmet):
+                raise CaseFileError(path, line, "'otherwise' is for preconditions (no 'check')")
             if exp.text:
                 try:
                     re.compile(exp.text)
@@ -208,16 +246,17 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
                 data=data is not None,
                 data_headers=tuple((data or {}).get("headers", {}).items()) if isinstance(data, dict) else (),
                 data_body=data.get("body") if isinstance(data, dict) else None,
+                data_size=data.get("size") if isinstance(data, dict) else None,
                 line=line,
             )
         )
-    ndr = None
-    if "ndr" in raw:
-        spec = raw["ndr"]
-        _validate_check(path, _line_for(lines, base + ("ndr",)), spec["check"], None)
-        ndr = NDRExpectation(count=spec["count"], check=spec["check"], within=spec.get("within"),
-                             envelope=spec.get("envelope", True), lint=spec.get("lint", True),
-                             final_recipients=tuple(spec["final_recipients"]) if "final_recipients" in spec else None)
+    ndr = _ndr_expectation(raw, path, lines, base, defined) if "ndr" in raw else None
+    relayed = None
+    if "relayed" in raw:
+        spec = raw["relayed"]
+        _validate_check(path, _line_for(lines, base + ("relayed",)), spec["check"], None)
+        relayed = RelayExpectation(count=spec["count"], check=spec["check"], hop=spec.get("hop", "dsn"),
+                                   dsn_params=spec.get("dsn_params"), within=spec.get("within"))
     if steps[0].send is not None or steps[0].data:
         raise CaseFileError(path, steps[0].line, "the first step must expect the greeting (no 'send')")
     return Case(
@@ -232,6 +271,7 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
         path=path,
         line=case_line,
         ndr=ndr,
+        relayed=relayed,
     )
 
 

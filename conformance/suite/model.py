@@ -31,6 +31,9 @@ class Expectation:
     only_if: str | None = None
     #: an unmet precondition skips the case instead of failing it
     skip_if_unmet: bool = False
+    #: an unmet precondition ends the dialogue and the case passes: the target did
+    #: the better thing (refused in-session), so the later behaviour cannot arise
+    pass_if_unmet: bool = False
 
     def allows_class(self, klass: int) -> bool:
         """Whether a reply of this class can satisfy the code part at all."""
@@ -54,7 +57,28 @@ class Step:
     data: bool = False
     data_headers: tuple[tuple[str, str], ...] = ()
     data_body: str | None = None
+    #: "over-limit": pad the body past the SIZE the target advertised
+    data_size: str | None = None
     line: int = 0  #: line of the step in its file
+
+
+@dataclass(frozen=True)
+class RecipientReport:
+    """What the NDR must say about one recipient (one per-recipient block).
+
+    Each given attribute is compared; a mismatch is a finding of ``check``.  The
+    values are templates (placeholders allowed); ``status`` and ``diagnostic``
+    are regular expressions, matched from the start of the field's value.
+    """
+
+    final: str
+    check: str
+    condition: str | None = None
+    action: str | None = None
+    status: str | None = None
+    diagnostic: str | None = None
+    #: True: Remote-MTA must be present (a remote server refused); False: absent (local failure)
+    remote_mta: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,26 @@ class NDRExpectation:
     envelope: bool = True
     lint: bool = True
     final_recipients: tuple[str, ...] | None = None
+    #: the check (and condition) for NDRs beyond ``count``
+    extra_check: str = "DSNX-022"
+    extra_condition: str | None = None
+    reports: tuple[RecipientReport, ...] = ()
+
+
+@dataclass(frozen=True)
+class RelayExpectation:
+    """What must (or must not) reach the harness's next hop: the relayed copy.
+
+    ``hop`` names the port: "dsn" (advertises DSN) or "plain" (does not).
+    ``dsn_params``: "passed-on" (RFC 3461 §5.2.1: ENVID, RET, NOTIFY unchanged,
+    ORCPT byte-identical, nothing not received) or "none" (§5.2.2(a)).
+    """
+
+    count: int
+    check: str
+    hop: str = "dsn"
+    dsn_params: str | None = None
+    within: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +126,12 @@ class Case:
     path: Path = field(default_factory=Path)
     line: int = 0
     ndr: NDRExpectation | None = None
+    relayed: RelayExpectation | None = None
+
+    @property
+    def waits(self) -> bool:
+        """Whether the case waits on the harness after its dialogue (sent first, judged later)."""
+        return self.ndr is not None or self.relayed is not None
 
     @property
     def location(self) -> str:

@@ -61,6 +61,19 @@ FAULTS: dict[str, str] = {
     "ndr-missing-status": "the NDR has no Status field",
     "ndr-multipart-mixed": "the NDR is multipart/mixed instead of multipart/report",
     "two-ndrs": "every NDR is sent twice",
+    "refuse-unknown-after-data": "unknown local users are accepted at RCPT and the end of data is answered 550 5.1.1",
+    "bounce-after-data-refusal": "a message over the SIZE limit is answered 552 at end of data, then relayed and bounced",
+    "ndr-names-all-recipients": "the NDR reports every recipient failed, also those the next hop accepted",
+    "ndr-without-remote-mta": "NDR blocks for next-hop refusals have no Remote-MTA and no Diagnostic-Code",
+    "orcpt-not-reported": "the NDR has no Original-Recipient although RCPT had ORCPT",
+    "final-recipient-lowercased": "Final-Recipient is the recipient lower-cased",
+    "dsn-params-dropped": "relaying to a next hop with DSN drops ENVID, RET, NOTIFY and ORCPT",
+    "dsn-params-to-plain-hop": "relaying to a next hop without DSN still sends ENVID, RET, NOTIFY and ORCPT",
+    "no-relayed-dsn": "NOTIFY=SUCCESS relayed to a next hop without DSN gives no 'relayed' DSN",
+    "relayed-dsn-always": "every recipient relayed to a next hop without DSN gets a 'relayed' DSN, asked for or not",
+    "ndr-dsn-params": "the NDR is sent with RET=HDRS and the original ENVID on MAIL and NOTIFY=FAILURE on RCPT",
+    "ndr-copy-to-postmaster": "the NDR transaction also has postmaster at the sender's domain as a recipient",
+    "ndr-stale-date": "the NDR's Date is an hour before it was written",
 }
 
 

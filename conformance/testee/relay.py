@@ -67,11 +67,12 @@ def relay(message: Message, routes: dict[str, tuple[str, int]], hostname: str,
             with smtplib.SMTP(host, port, timeout=30) as client:
                 client.ehlo(hostname)
                 dsn = client.has_extn("dsn")
-                mail_opts = [f"{k}={v}" for k, v in message.mail_params if dsn and k in DSN_MAIL]
+                pass_on = (dsn and "dsn-params-dropped" not in faults) or (not dsn and "dsn-params-to-plain-hop" in faults)
+                mail_opts = [f"{k}={v}" for k, v in message.mail_params if pass_on and k in DSN_MAIL]
                 code, reply = client.mail(message.mail_from, mail_opts)
                 accepted = []
                 for address, params in rcpts:
-                    opts = [f"{k}={v}" for k, v in params if dsn and k in DSN_RCPT]
+                    opts = [f"{k}={v}" for k, v in params if pass_on and k in DSN_RCPT]
                     code, reply = client.rcpt(address, opts)
                     if code // 100 == 2:
                         accepted.append((address, params))
@@ -83,7 +84,8 @@ def relay(message: Message, routes: dict[str, tuple[str, int]], hostname: str,
                     for address, params in accepted:
                         if code // 100 == 2:
                             notify = (_param(params, "NOTIFY") or "").upper()
-                            if "SUCCESS" in notify and not dsn:
+                            wanted = "SUCCESS" in notify or "relayed-dsn-always" in faults
+                            if wanted and not dsn and "no-relayed-dsn" not in faults:
                                 outcomes.append(Outcome(address, params, "relayed", "2.0.0", "", host))
                         else:
                             outcomes.append(Outcome(address, params, "failed", _status(code, reply),
@@ -135,19 +137,21 @@ def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: 
     for o in outcomes:
         block = []
         orcpt = _param(o.params, "ORCPT")
-        if orcpt:
+        if orcpt and "orcpt-not-reported" not in faults:
             kind, _, value = orcpt.partition(";")
             block.append(f"Original-Recipient: {kind};{_xtext_decode(value)}")
-        block.append(f"Final-Recipient: rfc822; {o.address}")
+        final = o.address.lower() if "final-recipient-lowercased" in faults else o.address
+        block.append(f"Final-Recipient: rfc822; {final}")
         if "ndr-invalid-action" in faults:
             block.append("Action: failure")
         else:
             block.append(f"Action: {o.action}")
         if "ndr-missing-status" not in faults:
             block.append(f"Status: {o.status}")
-        if o.remote:
+        bare = "ndr-without-remote-mta" in faults
+        if o.remote and not bare:
             block.append(f"Remote-MTA: dns; [{o.remote}]")
-        if o.diagnostic and o.diagnostic[:3].isdigit():
+        if o.diagnostic and o.diagnostic[:3].isdigit() and not bare:
             block.append(f"Diagnostic-Code: smtp; {o.diagnostic}")
         blocks.append("\r\n".join(block))
     header_end = message.content.find(b"\r\n\r\n")
@@ -158,7 +162,7 @@ def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: 
         third = b"Content-Type: message/rfc822\r\n\r\n" + message.content
     report_type = "mixed" if "ndr-multipart-mixed" in faults else "report; report-type=delivery-status"
     head = "\r\n".join([
-        f"Date: {formatdate()}",
+        f"Date: {formatdate(time.time() - (3600 if 'ndr-stale-date' in faults else 0))}",
         f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
         f"To: <{to}>",
         f"Subject: {subject}",
@@ -190,21 +194,48 @@ def ndr_recipient(message: Message, faults: frozenset[str]) -> str | None:
 
 
 def send_ndr(message: Message, outcomes: list[Outcome], routes: dict[str, tuple[str, int]], hostname: str,
-             faults: frozenset[str]) -> None:
-    """Write and send the DSN (or two, under the fault) to the reverse-path."""
+             faults: frozenset[str], postmaster: str | None = None) -> None:
+    """Write and send the DSN (or two, under the fault) to the reverse-path.
+
+    A failure of a null-sender message gets no DSN; with *postmaster* set, a plain
+    notice goes there instead (RFC 3461 §5.2.6(b) allows telling the postmaster).
+    """
     owed = reportable(message, outcomes, faults)
+    if owed and "ndr-names-all-recipients" in faults:
+        named = {o.address for o in owed}
+        owed += [Outcome(a, p, "failed", "5.0.0", "") for a, p in message.rcpts if a not in named]
     to = ndr_recipient(message, faults)
-    if not owed or not to:
+    if owed and not to and postmaster:
+        _send(routes, hostname, "", [postmaster], f"From: <MAILER-DAEMON@{hostname}>\r\nTo: <{postmaster}>\r\n"
+              f"Subject: undeliverable mail with a null sender\r\nAuto-Submitted: auto-replied\r\n\r\n"
+              f"{len(owed)} recipient(s) failed for a message with a null reverse-path:\r\n\r\n".encode()
+              + message.content[: message.content.find(b"\r\n\r\n") + 2])
         return
-    route = routes.get(to.rsplit("@", 1)[-1].lower())
-    if route is None:
+    if not owed or not to:
         return
     data = build_dsn(message, owed, hostname, faults, to)
     sender = f"MAILER-DAEMON@{hostname}" if "ndr-non-null-sender" in faults else ""
+    recipients = [to]
+    if "ndr-copy-to-postmaster" in faults:
+        recipients.append("postmaster@" + to.rsplit("@", 1)[-1])
+    mail_opts: list[str] = []
+    rcpt_opts: list[str] = []
+    if "ndr-dsn-params" in faults:
+        envid = _param(message.mail_params, "ENVID")
+        mail_opts = ["RET=HDRS"] + ([f"ENVID={envid}"] if envid else [])
+        rcpt_opts = ["NOTIFY=FAILURE"]
     for _ in range(2 if "two-ndrs" in faults else 1):
-        try:
-            with smtplib.SMTP(route[0], route[1], timeout=30) as client:
-                client.ehlo(hostname)
-                client.sendmail(sender, [to], data)
-        except (OSError, smtplib.SMTPException):
-            return
+        _send(routes, hostname, sender, recipients, data, mail_opts, rcpt_opts)
+
+
+def _send(routes: dict[str, tuple[str, int]], hostname: str, sender: str, recipients: list[str], data: bytes,
+          mail_opts: list[str] | None = None, rcpt_opts: list[str] | None = None) -> None:
+    route = routes.get(recipients[0].rsplit("@", 1)[-1].lower())
+    if route is None:
+        return
+    try:
+        with smtplib.SMTP(route[0], route[1], timeout=30) as client:
+            client.ehlo(hostname)
+            client.sendmail(sender, recipients, data, mail_opts or [], rcpt_opts or [])
+    except (OSError, smtplib.SMTPException):
+        return

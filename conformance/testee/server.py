@@ -55,6 +55,8 @@ class TesteeConfig:
     tls_context: ssl.SSLContext | None = None
     #: domain -> (host, port): relay domains (to a next hop) and sender domains (where NDRs go)
     routes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: where a failure of a null-sender message is reported (a plain notice, not a DSN); None: nowhere
+    postmaster_notices: str | None = None
 
     def __post_init__(self) -> None:
         self.faults = validate(frozenset(self.faults))
@@ -72,7 +74,7 @@ class Transaction:
 class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if isinstance(server, TesteeSMTP):
-            server.queue_message(bytes(envelope.original_content or b""))
+            return server.end_of_data(bytes(envelope.original_content or b""))
         return "250 2.0.0 Ok: queued as TESTEE"
 
 
@@ -315,6 +317,24 @@ class TesteeSMTP(SMTP):
             self._tx.rcpts.append((address, [(p.name, p.value) for p in plist]))
         await self._rcpt_reply(250, "2.1.5", ["Ok"])
 
+    def _unknown_local(self, rcpts: list[tuple[str, list[tuple[str, str | None]]]]) -> list[str]:
+        local = self.config.local_domain.lower()
+        return [a for a, _ in rcpts if a.rsplit("@", 1)[-1].lower() == local
+                and a.rsplit("@", 1)[0].lower() not in self.config.users]
+
+    def end_of_data(self, content: bytes) -> str:
+        """The reply to the end of data; a message answered 250 is queued for relaying."""
+        tx = self._tx
+        if len(content) > self.config.max_message_size:
+            if "bounce-after-data-refusal" in self.faults:
+                self.queue_message(content)
+            return "552 5.3.4 Message size exceeds fixed maximum message size"
+        unknown = self._unknown_local(tx.rcpts) if tx is not None else []
+        if unknown and "refuse-unknown-after-data" in self.faults:
+            return f"550 5.1.1 <{unknown[0]}>: Recipient address rejected: no such user here"
+        self.queue_message(content)
+        return "250 2.0.0 Ok: queued as TESTEE"
+
     def queue_message(self, content: bytes) -> None:
         """After 250 to DATA: relay what is routed and bounce what failed, in the background."""
         tx = self._tx
@@ -322,15 +342,16 @@ class TesteeSMTP(SMTP):
         if tx is None or not routes:
             return
         message = R.Message(tx.mail_from, list(tx.mail_params), list(tx.rcpts), content)
-        unknown_local = [(a, p) for a, p in tx.rcpts if a.rsplit("@", 1)[-1].lower() == self.config.local_domain.lower()
-                         and a.rsplit("@", 1)[0].lower() not in self.config.users]
+        unknown = set(self._unknown_local(tx.rcpts))
+        unknown_local = [(a, p) for a, p in tx.rcpts if a in unknown]
         hostname, faults = self.config.hostname, self.faults
+        postmaster = self.config.postmaster_notices
 
         def deliver() -> None:
             outcomes = R.relay(message, routes, hostname, faults)
             # accept-then-bounce: unknown local users accepted in-session fail now (the backscatter case)
             outcomes += [R.Outcome(a, p, "failed", "5.1.1", "") for a, p in unknown_local]
-            R.send_ndr(message, outcomes, routes, hostname, faults)
+            R.send_ndr(message, outcomes, routes, hostname, faults, postmaster)
 
         self.testee.background(deliver)
 
@@ -357,7 +378,7 @@ class TesteeSMTP(SMTP):
 
     async def _refuse_unknown(self, address: str) -> None:
         faults = self.faults
-        if "accept-unknown-recipients" in faults:
+        if "accept-unknown-recipients" in faults or "refuse-unknown-after-data" in faults:
             await self._accept(address, [])
             return
         if "disconnect-on-unknown" in faults:
@@ -447,7 +468,8 @@ class _TesteeController(Controller):
     def factory(self) -> SMTP:
         cfg = self.testee.config
         return TesteeSMTP(self.testee, hostname=cfg.hostname, ident="mta-conformance reference testee",
-                          data_size_limit=cfg.max_message_size, enable_SMTPUTF8=True, timeout=60,
+                          data_size_limit=2 * cfg.max_message_size,  # hard cap; the SIZE limit is judged at end of data
+                          enable_SMTPUTF8=True, timeout=60,
                           tls_context=cfg.tls_context)
 
 
