@@ -113,11 +113,11 @@ class CaptureJudge:
         return match
 
     # -- NDRs -------------------------------------------------------------------------
-    def judge_ndrs(self, spec: NDRExpectation) -> None:
+    def judge_ndrs(self, spec: NDRExpectation, within: float | None = None) -> None:
         d = self.d
         transcript = d.transcript
         settings = d.settings
-        within = spec.within or settings.ndr_timeout
+        within = within or spec.within or settings.ndr_timeout
         if spec.count == 0:
             transcript.note(f"waiting {settings.quiet_period:g} s: no NDR may arrive")
             found = self.mailbox.wait_for(self.is_ndr, timeout=d.remaining(settings.quiet_period))
@@ -135,7 +135,10 @@ class CaptureJudge:
         else:
             transcript.note(f"waiting up to {within:g} s for {spec.count} NDR(s) to <{self.sender}>")
             found = self.mailbox.wait_for(self.is_ndr, timeout=d.remaining(within), count=spec.count)
-            if len(found) < spec.count:
+            if len(found) < spec.count and spec.optional:
+                d.keep(Finding(spec.check, Severity.INFO, f"no NDR within {within:g} s; the target may send none",
+                               "after the dialogue", ()))
+            elif len(found) < spec.count:
                 d.add(spec.check, f"expected {spec.count} NDR(s) within {within:g} s, {len(found)} arrived",
                       where="after the dialogue")
             else:
@@ -291,7 +294,10 @@ class CaptureJudge:
             within = spec.within or settings.ndr_timeout
             d.transcript.note(f"waiting up to {within:g} s for the message at the {port} next hop")
             found = self.mailbox.wait_for(match, timeout=d.remaining(within), count=spec.count)
-            if len(found) < spec.count:
+            if len(found) < spec.count and spec.optional:
+                d.keep(Finding(spec.check, Severity.INFO, f"no NDR within {within:g} s; the target may send none",
+                               "after the dialogue", ()))
+            elif len(found) < spec.count:
                 d.add(spec.check, f"expected the message at the {port} next hop within {within:g} s; "
                       f"{len(found)} transaction(s) arrived", where="after the dialogue")
         for number, tx in enumerate(found, start=1):

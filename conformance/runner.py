@@ -275,6 +275,9 @@ class CaseRunner:
                 return "requires --mta-known-recipient (an address the target accepts, the control probe)"
             if req == "local_domain" and not s.local_domain:
                 return "requires --mta-local-domain (or --mta-known-recipient)"
+            if req == "slow" and not s.delay_timeout:
+                return ("an opt-in slow case (it waits for the target's delay warning): set --mta-delay-timeout "
+                        "SECONDS, longer than the target's delay-warning time, to run it")
             if req in ROUTES:
                 options = route_gap(s, req)
                 if options:
@@ -534,7 +537,8 @@ class _Dialogue:
         if self.case.relayed is not None:
             judge.judge_relayed(self.case.relayed)
         if self.case.ndr is not None:
-            judge.judge_ndrs(self.case.ndr)
+            slow = "slow" in self.case.requires
+            judge.judge_ndrs(self.case.ndr, within=self.settings.delay_timeout if slow else None)
 
     def do_step(self, index: int, step: Step, n: int) -> None:
         conn = self.conn
@@ -638,7 +642,8 @@ class _Dialogue:
             raise _Stop
         padding = 0
         if step.data_size == "over-limit":
-            padding = self.size_limit() + 4096
+            # 5 % more than the limit: a server that stores lines with LF only counts 1/78 fewer octets
+            padding = self.size_limit() * 21 // 20 + 4096
             conn.transcript.note(f"sending a message of about {padding} octets: over the SIZE limit the target "
                                  f"advertised ({self.size_limit()})")
         conn.send_raw(self.message_bytes(step, padding))

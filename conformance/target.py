@@ -59,6 +59,14 @@ def _parse_timeout(text: str) -> float:
     return value
 
 
+def _parse_timeout_or_zero(text: str) -> float:
+    """A timeout where 0 means "off" (for opt-in waits)."""
+    value = float(text)
+    if not 0 <= value <= 3600:
+        raise ValueError(f"{text!r} is not a number of seconds (0 <= t <= 3600)")
+    return value
+
+
 def _parse_enum(kind: type[enum.Enum]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
@@ -150,6 +158,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mta_sequential", "judge each after-acceptance case right after its own dialogue instead of "
                "sending all first and waiting together (slower; for debugging one case)", _parse_bool, False,
                flag=True),
+    OptionSpec("mta_delay_timeout", "run the opt-in slow cases (a delayed DSN) and wait this many seconds for "
+               "them; the target's delay-warning time must be shorter (default 0: those cases are skipped)",
+               _parse_timeout_or_zero, 0.0, metavar="SECONDS"),
 )
 
 
@@ -174,6 +185,8 @@ class TargetSettings:
     ndr_timeout: float = 60.0
     quiet_period: float = 15.0
     sequential: bool = False
+    #: seconds to wait for a delayed DSN; 0 skips the opt-in slow cases
+    delay_timeout: float = 0.0
     #: setting name -> "command line" | "environment MTA_X" | "ini mta_x" | "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -253,6 +266,7 @@ def resolve(
         ndr_timeout=values["mta_ndr_timeout"],
         quiet_period=values["mta_quiet_period"],
         sequential=bool(values["mta_sequential"]),
+        delay_timeout=values["mta_delay_timeout"],
         sources=sources,
     )
 

@@ -95,6 +95,8 @@ class NDRExpectation:
     extra_check: str = "DSNX-022"
     extra_condition: str | None = None
     reports: tuple[RecipientReport, ...] = ()
+    #: the NDR is a MAY: if none arrives that is reported as info, and only one that arrives is judged
+    optional: bool = False
 
 
 @dataclass(frozen=True)
