@@ -1,11 +1,12 @@
-"""The fault matrix: the suite against the reference testee, once per fault.
+"""The in-session fault matrix: that suite against the reference testee, once per fault.
 
 With no fault every case passes without a single finding.  Each fault must
 make exactly the cases that should notice it fail (or turn inconclusive, or
 skip), with the check the fault violates; no other case may fail.  Runs under
 --mta-strict semantics so warning-level checks are shown failing too; info-level
 checks are shown by the finding they produce.  This is how every in-session
-check is shown able to fail, on a concrete testee fault.
+check is shown able to fail, on a concrete testee fault.  The after-acceptance
+suite has its own matrix, with the harness, in tests/test_after_acceptance_matrix.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from conformance.suite.model import Case
 from conformance.target import StartTLS, TargetSettings
 from conformance.testee import FAULTS, Testee, TesteeConfig
 
-CASES: list[Case] = [case for path in shipped_case_files() for case in load_suite(path).cases]
+CASES: list[Case] = [case for path in shipped_case_files() if path.parent.name == "in-session"
+                     for case in load_suite(path).cases]
 ALL = {case.id for case in CASES}
 
 
@@ -106,12 +108,20 @@ MATRIX: dict[str, dict[str, tuple[str, str | None]]] = {
     "smtputf8-refused": {"mail.smtputf8-parameter": (F, "SMTP-RPL-010")},
     "no-enhanced-codes-after-helo": {"esc.codes-in-helo-session": (F, "ESC-005")},
     "no-enhanced-codes": {"esc.codes-in-ehlo-session": (S, None), "esc.codes-in-helo-session": (S, None)},
+    # accepts unknown users at RCPT too (and refuses them only at end of data, which no in-session case reaches)
+    "refuse-unknown-after-data": {"rcpt.unknown-local-user": (F, "SMTP-REJ-001"),
+                                  "rcpt.unknown-local-user.repeated": (F, "SMTP-REJ-001"),
+                                  "data.no-accepted-recipient": (S, None)},
 }
 #: faults of relaying and NDR generation act only after acceptance: no in-session case may notice them
-#: (tests/test_testee_relay.py shows each failing the after-acceptance cases that should notice it)
+#: (tests/test_after_acceptance_matrix.py shows each failing the after-acceptance cases that should notice it)
 AFTER_ACCEPTANCE_FAULTS = ("ndr-non-null-sender", "ndr-to-header-address", "ndr-to-null-sender",
                            "notify-never-ignored", "ret-ignored", "envid-not-echoed", "envid-not-decoded",
-                           "ndr-invalid-action", "ndr-missing-status", "ndr-multipart-mixed", "two-ndrs")
+                           "ndr-invalid-action", "ndr-missing-status", "ndr-multipart-mixed", "two-ndrs",
+                           "bounce-after-data-refusal", "ndr-names-all-recipients", "ndr-without-remote-mta",
+                           "orcpt-not-reported", "final-recipient-lowercased", "dsn-params-dropped",
+                           "dsn-params-to-plain-hop", "no-relayed-dsn", "relayed-dsn-always", "ndr-dsn-params",
+                           "ndr-copy-to-postmaster", "ndr-stale-date")
 MATRIX.update(dict.fromkeys(AFTER_ACCEPTANCE_FAULTS, {}))
 
 #: info-level checks cannot fail a case; each is shown by the finding a fault produces

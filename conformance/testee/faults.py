@@ -74,6 +74,9 @@ FAULTS: dict[str, str] = {
     "ndr-dsn-params": "the NDR is sent with RET=HDRS and the original ENVID on MAIL and NOTIFY=FAILURE on RCPT",
     "ndr-copy-to-postmaster": "the NDR transaction also has postmaster at the sender's domain as a recipient",
     "ndr-stale-date": "the NDR's Date is an hour before it was written",
+    "partial-failure-no-ndr": "when some recipients of a message were relayed and others failed, no NDR is sent",
+    "success-dsn-full-content": "a DSN without failures ('relayed', 'delayed') returns the whole message",
+    "delayed-dsn-ignores-notify": "a 'delayed' DSN is sent although NOTIFY did not contain DELAY",
 }
 
 

@@ -76,6 +76,9 @@ def relay(message: Message, routes: dict[str, tuple[str, int]], hostname: str,
                     code, reply = client.rcpt(address, opts)
                     if code // 100 == 2:
                         accepted.append((address, params))
+                    elif code // 100 == 4:  # kept in the queue: a "delayed" DSN may be owed at once
+                        outcomes.append(Outcome(address, params, "delayed", _status(code, reply),
+                                                f"{code} {reply.decode(errors='replace')}", host))
                     else:
                         outcomes.append(Outcome(address, params, "failed", _status(code, reply),
                                                 f"{code} {reply.decode(errors='replace')}", host))
@@ -112,6 +115,11 @@ def reportable(message: Message, outcomes: list[Outcome], faults: frozenset[str]
             out.append(o)
         elif o.action == "relayed":
             out.append(o)
+        elif o.action == "delayed" and (not notify or "DELAY" in notify or "delayed-dsn-ignores-notify" in faults):
+            out.append(o)
+    if "partial-failure-no-ndr" in faults and len(out) < len(message.rcpts) and any(
+            o.action == "failed" for o in out):
+        return []
     return out
 
 
@@ -124,7 +132,9 @@ def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: 
     if "ret-ignored" in faults:
         ret = "FULL" if ret == "HDRS" else "HDRS"
     failed = [o for o in outcomes if o.action == "failed"]
-    subject = "Undelivered Mail Returned to Sender" if failed else "Successful Mail Delivery Report"
+    delayed = any(o.action == "delayed" for o in outcomes)
+    subject = ("Undelivered Mail Returned to Sender" if failed else "Delayed Mail (still being retried)" if delayed
+               else "Successful Mail Delivery Report")
     human = [f"This is the mail system at host {hostname}.", ""]
     for o in outcomes:
         human.append(f"<{o.address}>: {o.action}: {o.diagnostic or o.status}")
@@ -156,7 +166,7 @@ def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: 
         blocks.append("\r\n".join(block))
     header_end = message.content.find(b"\r\n\r\n")
     original_headers = message.content[: header_end + 2] if header_end >= 0 else message.content
-    if ret == "HDRS" or not failed:
+    if ret == "HDRS" or (not failed and "success-dsn-full-content" not in faults):
         third = b"Content-Type: text/rfc822-headers\r\n\r\n" + original_headers
     else:
         third = b"Content-Type: message/rfc822\r\n\r\n" + message.content
