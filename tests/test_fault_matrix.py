@@ -121,7 +121,8 @@ AFTER_ACCEPTANCE_FAULTS = ("ndr-non-null-sender", "ndr-to-header-address", "ndr-
                            "bounce-after-data-refusal", "ndr-names-all-recipients", "ndr-without-remote-mta",
                            "orcpt-not-reported", "final-recipient-lowercased", "dsn-params-dropped",
                            "dsn-params-to-plain-hop", "no-relayed-dsn", "relayed-dsn-always", "ndr-dsn-params",
-                           "ndr-copy-to-postmaster", "ndr-stale-date")
+                           "ndr-copy-to-postmaster", "ndr-stale-date", "partial-failure-no-ndr",
+                           "success-dsn-full-content", "delayed-dsn-ignores-notify")
 MATRIX.update(dict.fromkeys(AFTER_ACCEPTANCE_FAULTS, {}))
 
 #: info-level checks cannot fail a case; each is shown by the finding a fault produces
