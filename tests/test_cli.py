@@ -44,7 +44,7 @@ def test_run_testee_end_to_end(tmp_path: Path) -> None:
                           cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
-    assert "2 failed, 20 passed, 2 skipped" in last
+    assert "2 failed, 20 passed, 24 skipped" in last
     assert (tmp_path / "junit.xml").exists()
 
 

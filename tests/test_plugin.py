@@ -48,13 +48,13 @@ def test_shipped_suite_runs_and_header_shows_sources(pytester: pytest.Pytester, 
     monkeypatch.setenv("MTA_PROFILE", "strict-rfc")
     pytester.makeini("[pytest]\nmta_helo = ini-helo.example\n")
     result = pytester.runpytest(*target_args(testee))
-    result.assert_outcomes(passed=23, skipped=1)
+    result.assert_outcomes(passed=23, skipped=23)
     out = result.stdout.str()
     assert f"--mta-host={testee.host}  (command line)" in out
     assert "--mta-profile=strict-rfc  (environment MTA_PROFILE)" in out
     assert "--mta-helo=ini-helo.example  (ini mta_helo)" in out
     assert "--mta-report-dir=reports  (default)" in out
-    assert out.rstrip().splitlines()[-1].startswith("=") and "23 passed" in out.rstrip().splitlines()[-1]
+    assert out.rstrip().splitlines()[-1].startswith("=") and "23 passed, 23 skipped" in out.rstrip().splitlines()[-1]
 
 
 def test_bad_option_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -112,7 +112,7 @@ cases:
 def test_last_failed_and_exitfirst(pytester: pytest.Pytester, accept_all: Testee) -> None:
     args = [a for a in target_args(accept_all) if a != "-p" and a != "no:cacheprovider"]
     first = pytester.runpytest(*args)
-    first.assert_outcomes(failed=2, passed=20, skipped=2)
+    first.assert_outcomes(failed=2, passed=20, skipped=24)
     again = pytester.runpytest(*args, "--lf")
     again.assert_outcomes(failed=2)
     stop = pytester.runpytest(*args, "-x")
@@ -158,14 +158,14 @@ def test_unreachable_target_fails_every_case_fast(pytester: pytest.Pytester) -> 
         result = pytester.runpytest("-p", "no:cacheprovider", "--mta-host=127.0.0.1", f"--mta-port={port}",
                                     "--mta-known-recipient=alice@local.test")
     assert time.monotonic() - started < 30
-    result.assert_outcomes(failed=24)
+    result.assert_outcomes(failed=46)
     result.stdout.fnmatch_lines([f"*probe of 127.0.0.1:{port} failed: cannot connect to 127.0.0.1:{port}*"])
 
 
 def test_refused_known_recipient_voids_the_run(pytester: pytest.Pytester, testee: Testee) -> None:
     args = [a.replace("alice@", "nobody-here@") for a in target_args(testee)]
     result = pytester.runpytest(*args)
-    result.assert_outcomes(failed=24)
+    result.assert_outcomes(failed=46)
     result.stdout.fnmatch_lines(["*control probe: the target refused the known recipient <nobody-here@local.test>*"])
 
 
@@ -177,7 +177,7 @@ def _validate(path: Path) -> None:
 
 def test_junit_reports_validate_against_the_jenkins_schema(pytester: pytest.Pytester, accept_all: Testee) -> None:
     result = pytester.runpytest(*target_args(accept_all, "--junitxml=pytest-junit.xml"))
-    result.assert_outcomes(failed=2, passed=20, skipped=2)
+    result.assert_outcomes(failed=2, passed=20, skipped=24)
     ours = pytester.path / "reports" / "junit.xml"
     _validate(ours)
     _validate(pytester.path / "pytest-junit.xml")
@@ -185,12 +185,12 @@ def test_junit_reports_validate_against_the_jenkins_schema(pytester: pytest.Pyte
     assert 'name="rcpt.unknown-local-user"' in text
     assert "SMTP-REJ-001 error" in text and "RFC 5321 §3.3" in text
     assert "&lt;- 250 2.1.5 Ok" in text  # the transcript in system-out
-    assert text.count("<testcase ") == 24
+    assert text.count("<testcase ") == 46
 
 
 def test_xdist_controller_writes_one_report(pytester: pytest.Pytester, testee: Testee) -> None:
     result = pytester.runpytest(*target_args(testee, "-n", "2"))
-    result.assert_outcomes(passed=23, skipped=1)
+    result.assert_outcomes(passed=23, skipped=23)
     text = (pytester.path / "reports" / "junit.xml").read_text()
-    assert text.count("<testcase ") == 24
+    assert text.count("<testcase ") == 46
     _validate(pytester.path / "reports" / "junit.xml")

@@ -36,14 +36,27 @@ def test_case_ids_are_unique_and_checks_exist() -> None:
             assert case.refs, f"{case.id} has no RFC references"
 
 
-def test_no_shipped_case_completes_a_data() -> None:
-    """Safe against a production MX: no case sends a message body."""
+def test_no_in_session_case_completes_a_data() -> None:
+    """Safe against a production MX: no in-session case sends a message body."""
     for path in SHIPPED:
+        if path.parent.name != "in-session":
+            continue
         text = path.read_text()
         assert "data:" not in text
         for case in load_suite(path).cases:
             for step in case.steps:
                 assert (step.send or "").strip().upper() != "."
+
+
+def test_every_case_that_completes_a_data_needs_a_harness_route() -> None:
+    """An operator probing a live MX sets no routes, so a case that sends a message can never run there."""
+    from conformance.target import ROUTES
+
+    sending = [case for path in SHIPPED for case in load_suite(path).cases if any(step.data for step in case.steps)]
+    assert len(sending) >= 20
+    for case in sending:
+        assert set(case.requires) & set(ROUTES), case.id
+        assert case.suite == "after-acceptance", case.id
 
 
 BASE = """\
