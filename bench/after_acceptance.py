@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark: after-acceptance cases wait together.
 
-Runs the after-acceptance trial cases (tests/data/trial.mta.yaml) through pytest
-against the reference testee, which relays to the harness and bounces to its
-sink, and prints the run's wall time next to its slowest case's time, measured in
-the same run: with overlapping waits the run takes little more than its slowest
-case, not the sum of the quiet periods.  Median of several rounds.
+Runs the shipped after-acceptance suite (pytest -m after-acceptance) against a
+target that relays to the harness and bounces to its sink: the reference testee,
+or real Postfix or Exim from lab/ (as root, like the tests).  Prints the run's
+wall time waiting together (the default), with pytest -n 4, and with
+--mta-sequential (the baseline), next to the slowest case's own time, all
+measured in the same rounds: with overlapping waits the run takes little more
+than its slowest case, not the sum of the waits.  Medians of several rounds.
 
-    python bench/after_acceptance.py [--rounds 3] [--quiet-period 4]
+    python bench/after_acceptance.py [--target testee|postfix|exim] [--rounds 3] [--quiet-period 4]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from conformance.testee import Testee, TesteeConfig
 
-CASES = Path(__file__).resolve().parent.parent / "tests" / "data" / "trial.mta.yaml"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 
 def free_port() -> int:
@@ -33,44 +35,81 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def one_round(quiet: float, sequential: bool = False) -> tuple[float, float, float, int]:
-    port = free_port()
-    routes = {"relay.test": ("127.0.0.1", port), "sender.test": ("127.0.0.1", port)}
-    with Testee(TesteeConfig(routes=routes)) as testee, tempfile.TemporaryDirectory() as tmp:
+class Target:
+    """Where the suite runs: host, port and the harness ports the target routes to."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.mta = None
+        if kind == "testee":
+            self.dsn, self.plain = free_port(), free_port()
+            routes = {"relay.test": ("127.0.0.1", self.dsn), "sender.test": ("127.0.0.1", self.dsn),
+                      "plain-relay.test": ("127.0.0.1", self.plain)}
+            self.testee = Testee(TesteeConfig(routes=routes))
+            self.testee.start()
+            self.host, self.port = self.testee.host, self.testee.port
+        else:
+            sys.path.insert(0, str(TESTS))
+            from realmta import EximInstance, PostfixInstance, new_ports
+
+            self.mta = (PostfixInstance if kind == "postfix" else EximInstance)(new_ports())
+            self.mta.start()
+            ports = self.mta.ports
+            self.host, self.port, self.dsn, self.plain = "127.0.0.1", ports.strict, ports.relay, ports.plain_relay
+
+    def close(self) -> None:
+        if self.mta is not None:
+            self.mta.stop()
+            self.mta.cleanup()
+        else:
+            self.testee.stop()
+
+
+def one_round(target: Target, quiet: float, mode: str) -> tuple[float, float, int, int]:
+    extra = {"together": [], "sequential": ["--mta-sequential"], "xdist": ["-n", "4"]}[mode]
+    with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "trial.mta.yaml").write_text(CASES.read_text())
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "trial.mta.yaml",
-                        "-k", "trial", f"--mta-host={testee.host}", f"--mta-port={testee.port}",
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "after-acceptance",
+                        f"--mta-host={target.host}", f"--mta-port={target.port}",
                         "--mta-known-recipient=alice@local.test", "--mta-sender-domain=sender.test",
-                        "--mta-relay-domain=relay.test", f"--mta-harness-listen=127.0.0.1:{port}",
-                        f"--mta-quiet-period={quiet}", "--mta-ndr-timeout=30", f"--mta-report-dir={work}",
-                        *(["--mta-sequential"] if sequential else [])],
+                        "--mta-relay-domain=relay.test", "--mta-plain-relay-domain=plain-relay.test",
+                        f"--mta-harness-listen=127.0.0.1:{target.dsn}",
+                        f"--mta-harness-plain-listen=127.0.0.1:{target.plain}",
+                        f"--mta-quiet-period={quiet}", "--mta-ndr-timeout=30", f"--mta-report-dir={work}", *extra],
                        cwd=work, capture_output=True, check=False)
         wall = time.perf_counter() - started
         cases = json.loads((work / "results.json").read_text())["cases"]
     durations = [c["duration"] for c in cases]
-    return wall, max(durations), sum(durations), sum(c["outcome"] == "passed" for c in cases)
+    return wall, max(durations), sum(c["outcome"] == "passed" for c in cases), len(cases)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quiet-period", type=float, default=4.0)
+    parser.add_argument("--target", choices=("testee", "postfix", "exim"), default="testee")
     args = parser.parse_args()
-    together, sequential = [], []
-    for _ in range(args.rounds):  # interleaved, so both modes see the same machine load
-        together.append(one_round(args.quiet_period))
-        sequential.append(one_round(args.quiet_period, sequential=True))
-    wall = statistics.median(r[0] for r in together)
-    base = statistics.median(r[0] for r in sequential)
-    slowest = statistics.median(r[1] for r in sequential)
-    print(f"{args.rounds} rounds, 4 trial cases (2 wait a {args.quiet_period:g} s quiet period); passed: "
-          f"{together[0][3]} together, {sequential[0][3]} sequential")
-    print(f"waiting together (default):  median wall {wall:.2f} s (incl. pytest start-up)")
-    print(f"--mta-sequential (baseline): median wall {base:.2f} s")
+    target = Target(args.target)
+    runs: dict[str, list[tuple[float, float, int, int]]] = {"together": [], "xdist": [], "sequential": []}
+    try:
+        for _ in range(args.rounds):  # interleaved, so every mode sees the same machine load
+            for mode, results in runs.items():
+                results.append(one_round(target, args.quiet_period, mode))
+    finally:
+        target.close()
+    wall = {mode: statistics.median(r[0] for r in results) for mode, results in runs.items()}
+    slowest = statistics.median(r[1] for r in runs["sequential"])
+    first = runs["together"][0]
+    print(f"{args.target}: {args.rounds} rounds, {first[3]} after-acceptance cases, quiet period "
+          f"{args.quiet_period:g} s; passed: " + ", ".join(f"{m} {r[0][2]}" for m, r in runs.items()))
+    print(f"waiting together (default):  median wall {wall['together']:.2f} s (incl. pytest start-up)")
+    print(f"pytest -n 4:                 median wall {wall['xdist']:.2f} s")
+    print(f"--mta-sequential (baseline): median wall {wall['sequential']:.2f} s")
     print(f"slowest single case (sequential run): median {slowest:.2f} s")
-    print(f"ratio together / sequential: {wall / base:.2f}; together / slowest case: {wall / slowest:.2f}")
+    print(f"ratios: together / sequential {wall['together'] / wall['sequential']:.2f}, "
+          f"together / slowest case {wall['together'] / slowest:.2f}, -n 4 / slowest case "
+          f"{wall['xdist'] / slowest:.2f}")
     return 0
 
 
