@@ -23,6 +23,7 @@ from .suite.model import NDRExpectation, RecipientReport, RelayExpectation
 
 if TYPE_CHECKING:
     from .harness.mailbox import Mailbox, Transaction
+    from .ndr.envelope import Envelope
     from .ndr.dsn_fields import Block
     from .smtp.transcript import Transcript
     from .target import TargetSettings
@@ -52,14 +53,19 @@ class DialogueView(Protocol):
 
     def remaining(self, seconds: float) -> float: ...
 
-    def original(self) -> "SentView": ...
+    @property
+    def envelope(self) -> "SentView": ...
 
 
 class SentView(Protocol):
+    """The original transaction as the target accepted it (runner.SentEnvelope)."""
+
     mail_from: str | None
     mail_params: list[str]
 
     def accepted(self) -> list[tuple[str, list[str], int | None]]: ...
+
+    def for_lint(self) -> "Envelope": ...
 
 
 def param(params: list[str], name: str) -> str | None:
@@ -86,7 +92,7 @@ class CaptureJudge:
         self.d = dialogue
         self.mailbox = mailbox
         self.token = dialogue.token
-        sent = dialogue.original()
+        sent = dialogue.envelope
         self.sender = (sent.mail_from or "").lower()
         self.sent = sent
 
@@ -173,7 +179,7 @@ class CaptureJudge:
             return
         self.judge_date(tx, where)
         if spec.lint:
-            result = lint_bytes(tx.data, profile=d.settings.profile, envelope=self.original_for_lint(), wire=True,
+            result = lint_bytes(tx.data, profile=d.settings.profile, envelope=self.sent.for_lint(), wire=True,
                                 source=where, dsn_expected="DSN" in d.capabilities)
             for f in result.findings:
                 d.keep(Finding(f.check_id, f.severity, f.message, f"{where}, {f.where}", f.refs))
@@ -183,17 +189,6 @@ class CaptureJudge:
             if reported != wanted:
                 d.add("DSN-SEM-030", f"the NDR reports {reported or 'no recipient'}, expected {wanted}", where,
                       condition="wrong-recipient")
-
-    def original_for_lint(self):  # type: ignore[no-untyped-def]
-        from .ndr.envelope import Envelope, Recipient
-
-        sent = self.sent
-        return Envelope(
-            reverse_path=sent.mail_from or "",
-            recipients=tuple(Recipient(a, param(p, "ORCPT"), param(p, "NOTIFY")) for a, p, _ in sent.accepted()),
-            envid=param(sent.mail_params, "ENVID"),
-            ret=param(sent.mail_params, "RET"),
-        )
 
     def judge_ndr_envelope(self, tx: "Transaction", where: str) -> None:
         """NDR-ENV-001..005, 007: the NDR's own SMTP envelope."""

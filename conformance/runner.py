@@ -161,21 +161,16 @@ class SentEnvelope:
     def accepted(self) -> list[tuple[str, list[str], int | None]]:
         return [r for r in self.rcpts if r[2] is not None and r[2] // 100 == 2]
 
-    def param(self, params: list[str], name: str) -> str | None:
-        for p in params:
-            key, _, value = p.partition("=")
-            if key.upper() == name:
-                return value
-        return None
-
     def for_lint(self) -> "Envelope":
+        """The envelope the NDR linter judges S+ctx rows against."""
+        from .captured import param
         from .ndr.envelope import Envelope, Recipient
 
         return Envelope(
             reverse_path=self.mail_from or "",
-            recipients=tuple(Recipient(a, self.param(p, "ORCPT"), self.param(p, "NOTIFY")) for a, p, _ in self.accepted()),
-            envid=self.param(self.mail_params, "ENVID"),
-            ret=self.param(self.mail_params, "RET"),
+            recipients=tuple(Recipient(a, param(p, "ORCPT"), param(p, "NOTIFY")) for a, p, _ in self.accepted()),
+            envid=param(self.mail_params, "ENVID"),
+            ret=param(self.mail_params, "RET"),
         )
 
 
@@ -518,10 +513,6 @@ class _Dialogue:
     @property
     def transcript(self) -> "Transcript":
         return self.conn.transcript
-
-    def original(self) -> SentEnvelope:
-        """The transaction as the target accepted it: what its NDRs are judged against."""
-        return self.envelope
 
     def judge_captured(self) -> None:
         """Wait for and judge the NDRs and relayed copies the case expects (see captured.py)."""

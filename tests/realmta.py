@@ -9,6 +9,8 @@ never by process name.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import os
 import shutil
 import signal
@@ -89,7 +91,7 @@ def _wait_pid_gone(pid: int, timeout: float) -> bool:
     return not _pid_alive(pid)
 
 
-class RealMTA:
+class RealMTA(ABC):
     """Base class: render, start, wait, stop by pid."""
 
     name = "mta"
@@ -108,8 +110,9 @@ class RealMTA:
     def backscatter_port(self) -> int:
         return self.ports.backscatter
 
+    @abstractmethod
     def available(self) -> tuple[bool, str]:
-        raise NotImplementedError
+        """Each MTA kind says how."""
 
     def install(self) -> None:
         if os.geteuid() != 0:
@@ -142,8 +145,9 @@ class RealMTA:
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)
 
+    @abstractmethod
     def start(self, timeout: float = 30) -> None:
-        raise NotImplementedError
+        """Each MTA kind says how."""
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -153,8 +157,9 @@ class RealMTA:
         except MTAStartError as exc:
             raise MTAStartError(f"{self.name} did not come up: {exc}\n{self.log_tail()}") from None
 
+    @abstractmethod
     def stop(self, timeout: float = 10) -> None:
-        raise NotImplementedError
+        """Each MTA kind says how."""
 
     def _kill_pid(self, timeout: float) -> None:
         pid = self.pid
@@ -165,8 +170,9 @@ class RealMTA:
             _wait_pid_gone(pid, 2)
         self.pid = None
 
+    @abstractmethod
     def log_path(self) -> Path:
-        raise NotImplementedError
+        """Each MTA kind says how."""
 
     def log_tail(self, n: int = 20) -> str:
         try:

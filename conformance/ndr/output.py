@@ -11,13 +11,14 @@ import json
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from abc import ABC, abstractmethod
 from typing import IO
 
 from ..findings import Severity
 from .lint import LintResult
 
 
-class Writer:
+class Writer(ABC):
     def __init__(self, out: IO[str], floor: Severity) -> None:
         self.out = out
         self.floor = floor
@@ -37,8 +38,9 @@ class Writer:
             print(f"{result.source}: internal error of the linter: {error}", file=sys.stderr)
         self.write(result)
 
+    @abstractmethod
     def write(self, result: LintResult) -> None:
-        raise NotImplementedError
+        """Write one message's verdict in this format."""
 
     def close(self) -> None:
         pass
@@ -112,4 +114,6 @@ class JUnitWriter(Writer):
         self.spool.close()
 
 
-WRITERS = {"text": TextWriter, "json": JSONWriter, "junit": JUnitWriter}
+#: the concrete writers by --format name
+WRITERS: dict[str, type[TextWriter] | type[JSONWriter] | type[JUnitWriter]] = {
+    "text": TextWriter, "json": JSONWriter, "junit": JUnitWriter}
