@@ -441,6 +441,8 @@ class _Dialogue:
         self.capabilities = dict(runner.probe().capabilities)
         self.helo_session = False
         self.ended = False  #: the session is over (closed, or DATA abandoned)
+        #: SMTP-RPL-007 for a reply no command asked for: when set, it is the case's only finding
+        self.surplus: Finding | None = None
         self.talked_at = time.monotonic()
         #: what the target accepted from us: the original envelope NDRs are judged against
         self.envelope = SentEnvelope()
@@ -497,7 +499,8 @@ class _Dialogue:
 
     def verdict(self) -> CaseResult:
         """Judge what reached the harness (if the case expects NDRs), then the whole case."""
-        if self.case.waits and not (self.errors or self.inconclusive or self.skipped or self.passed_early):
+        if self.case.waits and not (self.errors or self.inconclusive or self.skipped or self.passed_early
+                                    or self.surplus):
             self.judge_captured()
         return self.result()
 
@@ -541,8 +544,8 @@ class _Dialogue:
         if step.send is not None:
             pending = conn.unsolicited()
             if pending:
-                self.add("SMTP-RPL-007", unsolicited_finding(pending, self.settings.profile, "").message,
-                         where=f"before step {index} (line {step.line})")
+                self.surplus_reply(pending, f"before step {index} (line {step.line}), before we sent "
+                                            f"{self.render(step.send, n)[:60]!r}")
             if conn.closed_by_peer:
                 self.fail_closed(index, step, "before we could send " + repr(step.send))
                 return
@@ -581,6 +584,8 @@ class _Dialogue:
             helo_session=self.helo_session,
             where=where,
         )
+        if command == "QUIT":
+            self.check_after_quit(reply, where)
         for f in check_reply(reply, ctx):
             self.keep(f)
         self.envelope.replied(command, reply.code)
@@ -765,14 +770,32 @@ class _Dialogue:
     def record_disconnect(self, step: Step, where: str, message: str) -> None:
         self.add(step.disconnect_check or "SMTP-REJ-013", message, where=where)
 
+    def check_after_quit(self, reply: Reply, where: str) -> None:
+        """At QUIT the target answers 221 and closes: any other reply, before or after the 221, is surplus.
+
+        Reading up to the close (bounded by the timeout) needs no grace period:
+        the target's own close ends the read.
+        """
+        extra = b"" if self.conn.closed_by_peer else self.conn.drain_until_close(min(5.0, self.settings.timeout))
+        if reply.code != 221 and re.search(rb"(?m)^221[ -]", extra):
+            self.surplus_reply(reply.raw + extra, f"{where}: a reply came before the 221")
+        elif extra:
+            self.surplus_reply(extra, f"{where}: after the 221")
+
+    def surplus_reply(self, data: bytes, where: str) -> None:
+        """More replies than commands: the dialogue is out of step, so no later verdict can stand.
+
+        A reply read for one command may have been meant for the one before (a RCPT
+        judged on MAIL's late 250 would become a false SMTP-REJ-001), so the case
+        ends here and fails with SMTP-RPL-007 alone.
+        """
+        self.surplus = unsolicited_finding(data, self.settings.profile, where)
+        self.conn.transcript.note("more replies than commands: the dialogue is out of step and ends here; "
+                                  "the case is judged on SMTP-RPL-007 alone")
+        self.ended = True
+        raise _Stop
+
     def finish(self) -> None:
-        """After a QUIT the target must only close: anything more is unsolicited."""
-        last = self.case.steps[-1]
-        if last.send and last.send.upper().startswith("QUIT") and not self.conn.closed_by_peer:
-            extra = self.conn.drain_until_close(min(2.0, self.settings.timeout))
-            if extra:
-                self.add("SMTP-RPL-007", unsolicited_finding(extra, self.settings.profile, "").message,
-                         where="after the reply to QUIT")
         self.ended = True
 
     def say_goodbye(self) -> None:
@@ -786,6 +809,10 @@ class _Dialogue:
         conn.close()
 
     def result(self) -> CaseResult:
+        if self.surplus is not None:
+            # every step verdict is withdrawn: which reply answered which command is unknown
+            self.findings, self.errors = [self.surplus], []
+            self.inconclusive = self.skipped = self.passed_early = ""
         strict = self.settings.strict
         worst = max((f.severity for f in self.findings), default=None)
         if self.errors or worst is Severity.ERROR or (strict and worst is Severity.WARNING):

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import collections
 import re
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
+from ..serving import BoundController
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from .mailbox import Mailbox, Recipient, Transaction
@@ -226,13 +225,7 @@ class _DataHandler:
         return reply
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-class _Listener(Controller):
+class _Listener(BoundController):
     def __init__(self, harness: "Harness", port: int, dsn: bool) -> None:
         self.harness = harness
         self.dsn = dsn
@@ -268,7 +261,7 @@ class Harness:
 
     def start(self) -> None:
         for port, dsn in ((self.config.dsn_port, True), (self.config.plain_port, False)):
-            listener = _Listener(self, port or _free_port(self.config.host), dsn)
+            listener = _Listener(self, port, dsn)
             listener.start()  # returns when the port answers (aiosmtpd's own ready check)
             self._listeners.append(listener)
 

@@ -17,14 +17,13 @@ import asyncio
 import collections
 import re
 import signal
-import socket
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.controller import Controller
+from ..serving import BoundController
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from . import params as P
@@ -121,11 +120,15 @@ class TesteeSMTP(SMTP):
                 text = text[:3]
             await self._write(text.encode("utf-8") + b"\r\n")
             return
+        await self._write(self._line(text))
+
+    def _line(self, text: str) -> bytes:
+        """One reply line with the enhanced code added (when on and missing), CRLF-terminated."""
         code = int(text[:3]) if text[:3].isdigit() else 0
         if code and code // 100 in (2, 4, 5) and self._esc_on() and not _HAS_ESC.match(text):
             esc = _DEFAULT_ESC.get(code, f"{code // 100}.0.0")
             text = f"{text[:4]}{esc} {text[4:]}" if len(text) > 4 else f"{text[:3]} {esc}"
-        await self._write(text.encode("utf-8") + b"\r\n")
+        return text.encode("utf-8") + b"\r\n"
 
     async def _write(self, data: bytes) -> None:
         self._writer.write(data)
@@ -429,9 +432,11 @@ class TesteeSMTP(SMTP):
         if "garbage-reply" in self.faults:
             await self._write(b"OK\r\n")
             return
-        await self.push("250 2.0.0 Ok")
         if "extra-reply" in self.faults:
-            await self.push("250 2.0.0 Extra unsolicited reply")
+            # the surplus reply in the same write as the real one: the client sees it at once, every run
+            await self._write(self._line("250 2.0.0 Ok") + self._line("250 2.0.0 Extra unsolicited reply"))
+            return
+        await self.push("250 2.0.0 Ok")
 
     async def smtp_NOOP(self, arg: str | None) -> None:
         await self.push("250 2.0.0 Ok")
@@ -458,7 +463,7 @@ class TesteeSMTP(SMTP):
         self._accepted = 0
 
 
-class _TesteeController(Controller):
+class _TesteeController(BoundController):
     def __init__(self, testee: "Testee") -> None:
         self.testee = testee
         cfg = testee.config
@@ -471,13 +476,6 @@ class _TesteeController(Controller):
                           data_size_limit=2 * cfg.max_message_size,  # hard cap; the SIZE limit is judged at end of data
                           enable_SMTPUTF8=True, timeout=60,
                           tls_context=cfg.tls_context)
-
-
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class Testee:
@@ -495,20 +493,10 @@ class Testee:
         self.port = self.config.port
 
     def start(self) -> None:
-        attempts = 5 if self.config.port == 0 else 1
-        for attempt in range(attempts):
-            port = self.config.port or _free_port(self.config.host)
-            self.port = port
-            controller = _TesteeController(self)
-            controller.port = port
-            try:
-                controller.start()  # returns once the server answers (aiosmtpd's ready check)
-            except (OSError, RuntimeError, TimeoutError):
-                if attempt == attempts - 1:
-                    raise
-                continue
-            self._controller = controller
-            return
+        controller = _TesteeController(self)
+        controller.start()  # binds (port 0: the kernel picks) and returns once the server answers
+        self.port = controller.port
+        self._controller = controller
 
     def background(self, work: "Callable[[], None]") -> None:
         """Run delivery work off the event loop (it talks SMTP to other servers)."""
