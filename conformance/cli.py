@@ -42,23 +42,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return int(pytest.main(suites + target + pytest_args))
 
 
-def _cmd_testee(args: argparse.Namespace) -> int:
-    from .testee import FAULTS, TesteeConfig, serve_forever
-
-    if args.list_faults:
-        width = max(len(name) for name in FAULTS)
-        for name, description in FAULTS.items():
-            print(f"{name:<{width}}  {description}")
-        return EXIT_OK
-    try:
-        config = TesteeConfig(host=args.host, port=args.port, faults=frozenset(args.fault))
-    except ValueError as exc:
-        print(f"mta-conformance testee: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    serve_forever(config)
-    return EXIT_OK
-
-
 def _load_all(paths: Sequence[Path]) -> tuple[list, list[str]]:
     from .suite.loader import CaseFileError, check_unique_ids, load_suite
     from .suite.locate import shipped_case_files
@@ -135,12 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest, e.g. -- --mta-host=mx.example")
     run.set_defaults(func=_cmd_run)
 
-    testee = sub.add_parser("testee", help="run the reference testee (a well-behaved MTA with optional faults)")
-    testee.add_argument("--host", default="127.0.0.1")
-    testee.add_argument("--port", type=int, default=2525)
-    testee.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a fault (repeatable)")
-    testee.add_argument("--list-faults", action="store_true", help="list the faults and exit")
-    testee.set_defaults(func=_cmd_testee)
+    from .testee.command import add_testee_parser
+
+    add_testee_parser(sub)
 
     lister = sub.add_parser("list", help="list the cases of the shipped suites (or of PATHs)")
     lister.add_argument("paths", nargs="*", type=Path)
