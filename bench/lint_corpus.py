@@ -5,13 +5,14 @@ Prints messages per second for ``lint_bytes`` and for ``email.message_from_bytes
 (the default compat32 policy), measured in the same run, and their ratio: the
 median of several rounds.  The goal is a linter at most 1.5 times the bare parse.
 
-    python bench/lint_corpus.py [--rounds 7] [--corpus ../shared/corpus]
+    python bench/lint_corpus.py [--rounds 7] [--corpus DIR]   # default: $MTA_CONFORMANCE_CORPUS or ../shared/corpus
 """
 
 from __future__ import annotations
 
 import argparse
 import email
+import os
 import statistics
 import sys
 import time
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from conformance.ndr.lint import lint_bytes
 
-DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+DEFAULT = Path(os.environ.get("MTA_CONFORMANCE_CORPUS")
+               or Path(__file__).resolve().parent.parent.parent / "shared" / "corpus")
 
 
 def timed(func, messages: list[bytes]) -> float:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from realmta import EximInstance, MTAStartError, PostfixInstance, RealMTA, new_ports
+from realmta import EximInstance, MTAStartError, PostfixInstance, RealMTA, new_ports, remove_state_base
 
 pytest_plugins = ["pytester"]
 
@@ -23,6 +23,8 @@ def _unavailable(reason: str) -> None:
 
 def _start(mta: RealMTA) -> RealMTA:
     ok, reason = mta.available()
+    if not ok and reason.startswith("needs root"):
+        _unavailable(reason)
     if not ok:
         try:
             mta.install()
@@ -54,3 +56,9 @@ def postfix_mta() -> Iterator[RealMTA]:
 @pytest.fixture(scope="session")
 def exim_mta() -> Iterator[RealMTA]:
     yield from _running(EximInstance)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish() -> None:
+    """After the session's fixtures are torn down: remove this run's MTA state folder, even after failures."""
+    remove_state_base()

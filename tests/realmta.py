@@ -4,18 +4,26 @@ Each instance renders the project's templates from ``lab/`` into its own
 directory tree, listens on two loopback high ports (strict: unknown users
 refused at RCPT; backscatter: accepted and bounced later), is waited for by
 reading its 220 greeting with a deadline, and is stopped by the pid it wrote,
-never by process name.
+never by process name.  Starting one needs root (the MTAs drop to their own
+users, and Exim's -C needs an entry in /etc/exim4/trusted_configs); as another
+user every instance is unavailable with a "needs root: ..." reason.  Instance
+trees live in one folder per run under /var/tmp (every parent must be
+traversable by the MTAs' users, which pytest's 0700 tmp is not), removed by
+remove_state_base() at the end of the session.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,15 +31,66 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab"
-#: every parent must be traversable by the MTAs' unprivileged users (not /tmp/pytest-of-root, 0700)
-STATE_BASE = Path("/var/tmp/mta-conformance")
+#: where each run's state folder is made: every parent must be traversable by the MTAs'
+#: unprivileged users (not /tmp/pytest-of-root, 0700)
+STATE_PARENT = Path("/var/tmp")
 EXIM = Path("/opt/mta/exim4/usr/sbin/exim4")
+EXIM_TRUSTED = Path("/etc/exim4/trusted_configs")
 LOCAL_DOMAIN = "local.test"
 KNOWN_RECIPIENT = f"alice@{LOCAL_DOMAIN}"
 
 
 class MTAStartError(RuntimeError):
     pass
+
+
+_state_base: Path | None = None
+
+
+def state_base() -> Path:
+    """This run's folder for instance trees (0755), made on first use."""
+    global _state_base
+    if _state_base is None:
+        _state_base = Path(tempfile.mkdtemp(prefix="mta-conformance-", dir=STATE_PARENT))
+        _state_base.chmod(0o755)
+        atexit.register(remove_state_base)  # for users outside pytest (bench/)
+    return _state_base
+
+
+def remove_state_base() -> None:
+    """Remove this run's folder and any trusted_configs lines pointing into it (also after failures)."""
+    global _state_base
+    base, _state_base = _state_base, None
+    if base is None:
+        return
+    shutil.rmtree(base, ignore_errors=True)
+    _untrust(lambda line: line.startswith(f"{base}/"))
+
+
+def _untrust(drop: Callable[[str], bool]) -> None:
+    """Remove matching lines from Exim's trusted_configs; the file (and /etc/exim4) too when left empty."""
+    try:
+        lines = EXIM_TRUSTED.read_text().splitlines()
+    except OSError:
+        return
+    kept = [line for line in lines if not drop(line)]
+    if kept == lines:
+        return
+    if kept:
+        EXIM_TRUSTED.write_text("".join(f"{line}\n" for line in kept))
+        return
+    EXIM_TRUSTED.unlink()
+    try:
+        EXIM_TRUSTED.parent.rmdir()
+    except OSError:
+        pass  # not empty: a real Exim's configuration lives there
+
+
+def needs_root(name: str) -> str:
+    """The reason a real MTA cannot run as this user, or "" as root."""
+    if os.geteuid() == 0:
+        return ""
+    return f"needs root: {name} is started as root and drops to its own users; run the tests as root to include it"
 
 
 @dataclass(frozen=True)
@@ -95,12 +154,20 @@ class RealMTA(ABC):
     """Base class: render, start, wait, stop by pid."""
 
     name = "mta"
+    label = "the MTA"
     host = "127.0.0.1"
 
     def __init__(self, ports: MTAPorts, state_dir: Path | None = None) -> None:
         self.ports = ports
-        self.state = state_dir or STATE_BASE / f"{self.name}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._state = state_dir
         self.pid: int | None = None
+
+    @property
+    def state(self) -> Path:
+        """The instance's tree (made in this run's folder on first use, so a skipped test makes none)."""
+        if self._state is None:
+            self._state = state_base() / f"{self.name}-{uuid.uuid4().hex[:6]}"
+        return self._state
 
     @property
     def strict_port(self) -> int:
@@ -110,8 +177,16 @@ class RealMTA(ABC):
     def backscatter_port(self) -> int:
         return self.ports.backscatter
 
-    @abstractmethod
     def available(self) -> tuple[bool, str]:
+        """Installed and startable by this user; otherwise False and why."""
+        installed, reason = self.installed()
+        root = needs_root(self.label)
+        if root:
+            return False, root + ("" if installed else f"; also {reason}")
+        return installed, reason
+
+    @abstractmethod
+    def installed(self) -> tuple[bool, str]:
         """Each MTA kind says how."""
 
     def install(self) -> None:
@@ -140,8 +215,9 @@ class RealMTA(ABC):
         target.write_text(text, encoding="utf-8")
 
     def _prepare_base(self) -> None:
-        STATE_BASE.mkdir(parents=True, exist_ok=True)
-        STATE_BASE.chmod(0o755)
+        root = needs_root(self.label)
+        if root:
+            raise MTAStartError(root)
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)
 
@@ -182,14 +258,16 @@ class RealMTA(ABC):
         return "\n".join(lines[-n:])
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.state, ignore_errors=True)
+        if self._state is not None:
+            shutil.rmtree(self._state, ignore_errors=True)
 
 
 class PostfixInstance(RealMTA):
     name = "postfix"
+    label = "Postfix"
     install_name = "postfix"
 
-    def available(self) -> tuple[bool, str]:
+    def installed(self) -> tuple[bool, str]:
         if shutil.which("postfix") or Path("/usr/sbin/postfix").exists():
             return True, ""
         return False, "Postfix is not installed: run `sudo lab/install.sh postfix`"
@@ -242,9 +320,10 @@ class PostfixInstance(RealMTA):
 
 class EximInstance(RealMTA):
     name = "exim"
+    label = "Exim"
     install_name = "exim4"
 
-    def available(self) -> tuple[bool, str]:
+    def installed(self) -> tuple[bool, str]:
         if EXIM.exists():
             return True, ""
         return False, "Exim is not installed: run `sudo lab/install.sh exim4`"
@@ -270,7 +349,7 @@ class EximInstance(RealMTA):
         self.render(LAB / "exim4" / "exim4.conf.in", self.config)
         self.config.chmod(0o644)
         # -C keeps root privilege only for configs listed in the compiled-in TRUSTED_CONFIG_LIST
-        trusted = Path("/etc/exim4/trusted_configs")
+        trusted = EXIM_TRUSTED
         trusted.parent.mkdir(parents=True, exist_ok=True)
         listed = trusted.read_text().splitlines() if trusted.exists() else []
         if str(self.config) not in listed:
@@ -295,10 +374,8 @@ class EximInstance(RealMTA):
 
     def cleanup(self) -> None:
         super().cleanup()
-        trusted = Path("/etc/exim4/trusted_configs")
-        if trusted.exists():
-            lines = [line for line in trusted.read_text().splitlines() if line != str(self.config)]
-            trusted.write_text("".join(f"{line}\n" for line in lines))
+        if self._state is not None:
+            _untrust(lambda line: line == str(self.config))
 
 
 def new_ports() -> MTAPorts:
