@@ -128,7 +128,7 @@ class CaptureJudge:
         if spec.count == 0:
             quiet = override or settings.quiet_period  # a slow case waits its whole delay timeout
             transcript.note(f"waiting {quiet:g} s: no NDR may arrive")
-            found = self.mailbox.wait_for(self.is_ndr, timeout=d.remaining(quiet))
+            found = self.mailbox.wait_for(self.is_ndr, timeout=d.remaining(quiet), settle=True)
             notices = [tx for tx in found if tx.recipients and all(
                 local_part(r.address) == "postmaster" for r in tx.recipients)]
             for tx in notices:
@@ -155,7 +155,8 @@ class CaptureJudge:
                 last = max(tx.ended or tx.started for tx in found)
                 grace = max(d.remaining(settings.quiet_period),
                             min(2.0, settings.quiet_period) - (time.time() - last))
-                found = self.mailbox.wait_for(self.is_ndr, timeout=max(0.0, grace), count=spec.count + 1)
+                found = self.mailbox.wait_for(self.is_ndr, timeout=max(0.0, grace), count=spec.count + 1,
+                                              settle=True)
                 if len(found) > spec.count:
                     d.add(spec.extra_check, f"{len(found)} NDRs arrived for one message; {spec.count} expected",
                           where="after the dialogue", condition=spec.extra_condition)
@@ -283,7 +284,7 @@ class CaptureJudge:
         port = "DSN" if spec.hop == "dsn" else "plain (no DSN)"
         if spec.count == 0:
             d.transcript.note(f"waiting {settings.quiet_period:g} s: nothing may reach the next hop")
-            found = self.mailbox.wait_for(match, timeout=d.remaining(settings.quiet_period))
+            found = self.mailbox.wait_for(match, timeout=d.remaining(settings.quiet_period), settle=True)
             if found:
                 d.add(spec.check, f"{len(found)} transaction(s) reached the next hop although the message was "
                       f"refused", where="after the dialogue")

@@ -54,6 +54,8 @@ class Outcome(str, enum.Enum):
     #: the target answered 4yz where a verdict needs a final answer (greylisting)
     INCONCLUSIVE = "inconclusive"
     SKIPPED = "skipped"
+    #: nothing was judged: the target failed the probe session or the harness could not listen
+    COULD_NOT_TEST = "could-not-test"
 
     def __str__(self) -> str:
         return self.value

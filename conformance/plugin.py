@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from .checks.registry import REGISTRY
+from .exitcodes import ExitCode
 from .findings import Outcome, Severity
 from .report.junit import write_report
-from .runner import CaseResult, CaseRunner
+from .runner import CaseResult, CaseRunner, ProbeResult
 from .suite.loader import CaseFileError, load_suite
 from .suite.locate import is_case_file, shipped_suites_dir
 from .suite.model import Case
@@ -30,10 +31,6 @@ settings_key = pytest.StashKey[TargetSettings]()
 harness_key = pytest.StashKey["HarnessHolder"]()
 prepared_key = pytest.StashKey[bool]()
 runner_key = pytest.StashKey[CaseRunner]()
-
-
-class MTAConformanceWarning(UserWarning):
-    """A warning-severity finding (fails the case only under --mta-strict)."""
 
 
 class CaseFailed(Exception):
@@ -77,8 +74,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{check.id}: cases judging catalogue check {check.id} ({check.section})")
     for suite_dir in sorted(p for p in shipped_suites_dir().iterdir() if p.is_dir()):
         config.addinivalue_line("markers", f"{suite_dir.name}: cases of the shipped {suite_dir.name} suite")
-    worker_spool = getattr(config, "workerinput", {}).get("mta_harness_spool")
-    holder = HarnessHolder(settings, worker_spool=Path(worker_spool) if worker_spool else None)
+    workerinput = getattr(config, "workerinput", {})
+    worker_spool = workerinput.get("mta_harness_spool")
+    embedded = _embedded_target(config)
+    holder = HarnessHolder(settings, worker_spool=Path(worker_spool) if worker_spool else None,
+                           adopted=embedded.harness if embedded is not None else None)
     if not _is_worker(config) and settings.harness_listen and getattr(config.option, "numprocesses", None):
         # under pytest-xdist the controller owns the one harness the target routes to
         import tempfile
@@ -88,14 +88,24 @@ def pytest_configure(config: pytest.Config) -> None:
             holder.mailbox()
         except HarnessUnavailable:
             pass  # every case that needs it will say why
-        config.pluginmanager.register(_SpoolForWorkers(holder), "mta-conformance-spool")
     config.stash[harness_key] = holder
-    config.stash[runner_key] = CaseRunner(settings, mailbox=holder.mailbox)
+    runner = CaseRunner(settings, mailbox=holder.mailbox)
+    if "mta_probe" in workerinput:  # one probe per run: the controller's, handed to every worker
+        runner._probe = ProbeResult(**json.loads(workerinput["mta_probe"]))
+    config.stash[runner_key] = runner
     if not _is_worker(config):
         config.pluginmanager.register(RunRecorder(config, settings), "mta-conformance-recorder")
-    shipped = str(shipped_suites_dir())
-    if shipped not in config.args:
-        config.args.append(shipped)
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        # no path on the command line: the shipped suites only, never whatever testpaths or the
+        # current folder hold (a clone of this repository would collect its own tests)
+        config.args[:] = [str(shipped_suites_dir())]
+
+
+def _embedded_target(config: pytest.Config) -> Any:
+    """The in-process testee and harness of ``mta-conformance run --testee``, if this is that run."""
+    from .embedded import EmbeddedTarget
+
+    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, EmbeddedTarget)), None)
 
 
 class HarnessUnavailable(RuntimeError):
@@ -109,12 +119,14 @@ class HarnessHolder:
     in-session runs (no route options) never start it.
     """
 
-    def __init__(self, settings: TargetSettings, spool: Path | None = None, worker_spool: Path | None = None) -> None:
+    def __init__(self, settings: TargetSettings, spool: Path | None = None, worker_spool: Path | None = None,
+                 adopted: Any = None) -> None:
         self.settings = settings
         self.harness: Any = None
         self.error: str | None = None
         self.spool = spool  #: the controller writes captured transactions here for xdist workers
         self.worker_spool = worker_spool  #: a worker reads the controller's spool instead of listening
+        self.adopted = adopted  #: a harness already listening (the embedded run's), used instead of starting one
 
     def mailbox(self) -> Any:
         if self.worker_spool is not None:
@@ -123,6 +135,11 @@ class HarnessHolder:
             if self.harness is None:
                 self.harness = SpoolMailbox(self.worker_spool)
             return self.harness
+        if self.adopted is not None:
+            if self.spool is not None and self.adopted.mailbox.spool is None:
+                self.spool.mkdir(parents=True, exist_ok=True)
+                self.adopted.mailbox.spool = self.spool
+            return self.adopted.mailbox
         if self.harness is None and self.error is None:
             from .harness.servers import Harness, HarnessConfig
 
@@ -153,16 +170,6 @@ class HarnessHolder:
         self.harness = None
 
 
-class _SpoolForWorkers:
-    """Tells each xdist worker where the controller's harness spools what it captures."""
-
-    def __init__(self, holder: HarnessHolder) -> None:
-        self.holder = holder
-
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["mta_harness_spool"] = str(self.holder.spool)
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     holder = config.stash.get(harness_key, None)
     if holder is not None:
@@ -173,7 +180,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash.get(settings_key, None)
     if settings is None or not settings.active:
         return []
-    return ["mta-conformance target settings:"] + settings.header_lines()
+    lines = []
+    probe = config.stash[runner_key].probed
+    if probe is not None and probe.error:
+        lines.append(f"mta-conformance: COULD NOT TEST {settings.host}:{settings.port}: {probe.error}")
+    lines.append("mta-conformance target settings:")
+    lines += settings.header_lines()
+    if not settings.known_recipient and settings.control_recipient:
+        lines.append(f"  control probe: <{settings.control_recipient}> (no --mta-known-recipient: postmaster must "
+                     f"be accepted, RFC 5321 §4.5.1; cases that deliver a message are skipped)")
+    return lines
 
 
 # -- collection ---------------------------------------------------------------
@@ -223,17 +239,16 @@ class CaseItem(pytest.Item):
                             if isinstance(item, CaseItem) and item.case.waits])
         result = runner.run(self.case)
         self.result = result
-        if result.outcome is Outcome.SKIPPED:
-            raise pytest.skip.Exception(result.reason, _use_item_location=True)
+        # warning findings are not Python warnings (-W error would turn them into bare tracebacks):
+        # the run's report lists them in a section of its own (RunRecorder.pytest_terminal_summary)
+        if result.outcome in (Outcome.SKIPPED, Outcome.COULD_NOT_TEST):
+            raise pytest.skip.Exception(f"{self.case.id}: {result.reason}", _use_item_location=True)
         if result.outcome is Outcome.FAILED:
             raise CaseFailed(result)
-        for f in result.findings:
-            if f.severity is Severity.WARNING and not settings.strict:
-                warnings.warn(MTAConformanceWarning(f"{self.case.id}: {f.render()}"), stacklevel=1)
         if result.outcome is Outcome.INCONCLUSIVE:
             if settings.strict:
                 raise CaseFailed(result)  # --mta-strict: no verdict is not good enough
-            raise pytest.skip.Exception(result.reason, _use_item_location=True)
+            raise pytest.skip.Exception(f"{self.case.id}: {result.reason}", _use_item_location=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
@@ -265,8 +280,8 @@ def render_failure(case: Case, result: CaseResult) -> str:
 def _record(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
     result = item.result
     outcome: str = report.outcome
-    if result is not None and result.outcome is Outcome.INCONCLUSIVE and report.skipped:
-        outcome = "inconclusive"
+    if result is not None and result.outcome in (Outcome.INCONCLUSIVE, Outcome.COULD_NOT_TEST) and report.skipped:
+        outcome = str(result.outcome)
     record: dict[str, Any] = {
         "case_id": item.case.id,
         "suite": item.case.suite,
@@ -317,8 +332,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
     record = getattr(report, "mta_case", None)
-    if record and record.get("outcome") == "inconclusive" and report.when == "call":
-        return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+    if record and report.when == "call":
+        if record.get("outcome") == "inconclusive":
+            return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+        if record.get("outcome") == "could-not-test":
+            return "could-not-test", "C", ("COULD NOT TEST", {"yellow": True})
     return None
 
 
@@ -327,14 +345,42 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 class RunRecorder:
-    """Collects case records from every report (all xdist workers' too) and
-    writes the run's reports at the end; registered on the controller only."""
+    """Collects case records from every report (all xdist workers' too), probes the target once
+    per run, writes the run's reports and decides its exit status; registered on the controller only."""
 
     def __init__(self, config: pytest.Config, settings: TargetSettings) -> None:
         self.config = config
         self.settings = settings
         self.records: list[dict[str, Any]] = []
         self.started = time.time()
+
+    @property
+    def runner(self) -> CaseRunner:
+        return self.config.stash[runner_key]
+
+    @property
+    def collect_only(self) -> bool:
+        return bool(self.config.option.collectonly)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # one probe session per run, before any case and before xdist starts its workers
+        if not self.collect_only:
+            self.runner.probe()
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand each xdist worker the controller's probe and harness spool."""
+        probe = self.runner.probed
+        if probe is not None:
+            node.workerinput["mta_probe"] = json.dumps(asdict(probe))
+        holder = self.config.stash[harness_key]
+        if holder.spool is not None:
+            node.workerinput["mta_harness_spool"] = str(holder.spool)
+
+    def could_not_test(self) -> str | None:
+        """Why nothing about the target could be judged (the probe failed), or None."""
+        probe = self.runner.probed
+        return probe.error if probe is not None else None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "mta_case", None)
@@ -361,37 +407,83 @@ class RunRecorder:
             "helo": s.helo,
             "sender": s.sender,
             "known_recipient": s.known_recipient or "",
+            "control_recipient": s.control_recipient or "",
             "local_domain": s.local_domain or "",
         }
-        probe = self.config.stash[runner_key].probed
+        probe = self.runner.probed
         if probe is not None:
             props["greeting"] = probe.greeting
             props["ehlo_capabilities"] = " ".join(sorted(probe.capabilities))
             if probe.error:
                 props["run_error"] = probe.error
+                props["could_not_test"] = probe.error
         return props
 
+    def verdict(self) -> tuple[ExitCode, str]:
+        """The run's exit status and the sentence that explains it."""
+        outcomes = [record["outcome"] for record in self.records]
+        failed = sum(o in ("failed", "error") for o in outcomes)
+        judged = sum(o in ("passed", "failed") for o in outcomes)
+        reason = self.could_not_test()
+        if failed:
+            return ExitCode.NON_CONFORMANT, f"NON-CONFORMANT: {failed} case(s) failed"
+        if reason:
+            return ExitCode.COULD_NOT_TEST, f"COULD NOT TEST: {reason}"
+        if not judged:
+            return ExitCode.COULD_NOT_TEST, ("COULD NOT TEST: no selected case could be judged "
+                                             "(each was skipped, inconclusive or could not test; reasons above)")
+        return ExitCode.CONFORMANT, f"CONFORMANT: {judged} case(s) judged, none failed"
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.collect_only or not self.records:
+            return  # nothing was run: the reports of an earlier run stay as they were
         report_dir = self.settings.report_dir
         properties = self.properties()
+        properties["verdict"] = self.verdict()[1]
+        report_dir.mkdir(parents=True, exist_ok=True)
         write_report(report_dir / "junit.xml", self.records, properties, self.started,
                      time.time() - self.started)
         (report_dir / "results.json").write_text(
             json.dumps({"properties": properties, "cases": self.records}, indent=1), encoding="utf-8")
+        status = int(session.exitstatus)
+        if status in (ExitCode.CONFORMANT, ExitCode.NON_CONFORMANT):
+            # pytest says 1 for any failed test (the user's own too); the suite adds 75 and keeps 1 over it
+            code, _ = self.verdict()
+            session.exitstatus = max(ExitCode(status), code, key=_PRECEDENCE.index)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.collect_only:
+            return
+        s = self.settings
+        warned = [(record["case_id"], f) for record in self.records for f in record.get("findings", [])
+                  if f["severity"] == "warning"]
+        if warned and not s.strict:
+            terminalreporter.write_sep("-", "mta-conformance warnings (they fail a case only under --mta-strict)")
+            for case_id, f in warned:
+                terminalreporter.write_line(f"{case_id}: {f['rendered']}")
+        undecided = [record for record in self.records if record["outcome"] == "inconclusive"]
+        if undecided:
+            terminalreporter.write_sep("-", "mta-conformance inconclusive (a failure under --mta-strict)")
+            for record in undecided:
+                terminalreporter.write_line(f"INCONCLUSIVE {record['case_id']}: {record.get('reason', '')}")
         counts: dict[str, int] = {}
         for record in self.records:
             counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1
         shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no cases ran"
-        s = self.settings
         terminalreporter.write_sep("-", "mta-conformance")
         terminalreporter.write_line(f"target {s.host}:{s.port}, profile {s.profile}"
                                     f"{', strict' if s.strict else ''}: {shown}")
-        probe = self.config.stash[runner_key].probed
-        if probe is not None and probe.error:
-            terminalreporter.write_line(f"run-level failure: {probe.error}", red=True)
-        terminalreporter.write_line(f"JUnit report: {s.report_dir / 'junit.xml'}")
+        if self.records:
+            code, sentence = self.verdict()
+            terminalreporter.write_line(f"{sentence} (exit status {int(code)})",
+                                        red=code is ExitCode.NON_CONFORMANT,
+                                        yellow=code is ExitCode.COULD_NOT_TEST, green=code is ExitCode.CONFORMANT)
+            terminalreporter.write_line(f"reports: {s.report_dir / 'junit.xml'}, {s.report_dir / 'results.json'}")
+
+
+#: which exit status wins when several apply
+_PRECEDENCE = [ExitCode.CONFORMANT, ExitCode.COULD_NOT_TEST, ExitCode.NON_CONFORMANT]
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

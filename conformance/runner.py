@@ -236,20 +236,25 @@ class CaseRunner:
             elif s.starttls is StartTLS.REQUIRED:
                 result.error = "--mta-starttls=required, but the target does not advertise STARTTLS"
                 return result
-            if s.known_recipient:
+            if s.control_recipient:
                 conn.send_line(f"MAIL FROM:<{s.sender}>")
                 mail = conn.read_reply()
                 if mail.klass != 2:
                     result.error = (f"control probe: the target refused the probe sender <{s.sender}>: "
                                     f"{mail.one_line()!r}; in-session verdicts would be void (set --mta-sender)")
                     return result
-                conn.send_line(f"RCPT TO:<{s.known_recipient}>")
+                conn.send_line(f"RCPT TO:<{s.control_recipient}>")
                 rcpt = conn.read_reply()
                 result.control_reply = rcpt.one_line()
                 if rcpt.klass != 2:
-                    result.error = (f"control probe: the target refused the known recipient "
-                                    f"<{s.known_recipient}>: {rcpt.one_line()!r}; a target that refuses a valid "
-                                    f"recipient makes every in-session verdict void")
+                    if s.known_recipient:
+                        result.error = (f"control probe: the target refused the known recipient "
+                                        f"<{s.known_recipient}>: {rcpt.one_line()!r}; a target that refuses a "
+                                        f"valid recipient makes every in-session verdict void")
+                    else:
+                        result.error = (f"control probe: the target refused <{s.control_recipient}>: "
+                                        f"{rcpt.one_line()!r}; postmaster must be accepted (RFC 5321 §4.5.1), so "
+                                        f"in-session verdicts would be void (give --mta-known-recipient)")
                     return result
             conn.send_line("QUIT")
             conn.read_reply()
@@ -266,7 +271,10 @@ class CaseRunner:
         s = self.settings
         probe = self.probe()
         for req in case.requires:
-            if req == "known_recipient" and not s.known_recipient:
+            if req == "known_recipient" and not s.known_recipient and case.delivers:
+                return ("requires --mta-known-recipient: this case delivers a message to it (postmaster stands "
+                        "in for the control probe only; test mail never goes to a postmaster)")
+            if req == "known_recipient" and not s.control_recipient:
                 return "requires --mta-known-recipient (an address the target accepts, the control probe)"
             if req == "local_domain" and not s.local_domain:
                 return "requires --mta-local-domain (or --mta-known-recipient)"
@@ -307,7 +315,7 @@ class CaseRunner:
             "sender": s.sender.replace("{token}", token),
             "token": token,
             "local_domain": s.local_domain,
-            "known_recipient": s.known_recipient,
+            "known_recipient": s.control_recipient,
             "unknown_local": f"no-such-user-{token}@{s.local_domain}" if s.local_domain else None,
             "foreign_domain": FOREIGN_DOMAIN,
             "foreign_recipient": f"relay-probe-{token}@{FOREIGN_DOMAIN}",
@@ -316,6 +324,17 @@ class CaseRunner:
             "relay_domain": s.relay_domain,
             "plain_relay_domain": s.plain_relay_domain,
         }
+
+    def harness_error(self, case: Case) -> str | None:
+        """Why the harness a case needs cannot run (it could not listen), or None."""
+        if not any(r in ROUTES for r in case.requires) and not case.waits:
+            return None
+        try:
+            if self.mailbox is not None:
+                self.mailbox()
+        except RuntimeError as exc:
+            return str(exc)
+        return None
 
     def route_errors(self, case: Case) -> list[str]:
         """Prove the routes *case* needs (once per run); the reasons of those that failed."""
@@ -393,7 +412,7 @@ class CaseRunner:
         for case in cases:
             if not case.waits or case.id in self._prepared or self.probe().error:
                 continue
-            if self.requirement_gap(case) or self.route_errors(case):
+            if self.requirement_gap(case) or self.harness_error(case) or self.route_errors(case):
                 continue
             dialogue = _Dialogue(self, case)
             dialogue.talk()
@@ -409,10 +428,14 @@ class CaseRunner:
             return result
         probe = self.probe()
         if probe.error:
-            return CaseResult(case.id, Outcome.FAILED, errors=[probe.error], transcript=probe.transcript)
+            return CaseResult(case.id, Outcome.COULD_NOT_TEST, reason=f"could not test: {probe.error}",
+                              transcript=probe.transcript)
         gap = self.requirement_gap(case)
         if gap:
             return CaseResult(case.id, Outcome.SKIPPED, reason=gap)
+        harness_error = self.harness_error(case)
+        if harness_error:
+            return CaseResult(case.id, Outcome.COULD_NOT_TEST, reason=f"could not test: {harness_error}")
         broken = self.route_errors(case)
         if broken:
             return CaseResult(case.id, Outcome.FAILED, errors=broken, transcript=self.route_transcript)

@@ -194,6 +194,19 @@ class TargetSettings:
     def active(self) -> bool:
         return bool(self.host)
 
+    @property
+    def control_recipient(self) -> str | None:
+        """The address the probe's control RCPT must see accepted.
+
+        The known recipient when given; else postmaster of the local domain,
+        which RFC 5321 §4.5.1 says MUST be accepted.  Postmaster stands in for
+        the probe and for in-session RCPTs only: no test message is ever
+        delivered to it (cases that complete a DATA need --mta-known-recipient).
+        """
+        if self.known_recipient:
+            return self.known_recipient
+        return f"postmaster@{self.local_domain}" if self.local_domain else None
+
     def header_lines(self) -> list[str]:
         """One line per setting with its value and source, for the report header."""
         rows = []
@@ -246,6 +259,10 @@ def resolve(
     if local_domain is None and known:
         local_domain = known.rsplit("@", 1)[1]
         sources["mta_local_domain"] = "default (domain of --mta-known-recipient)"
+    if values["mta_host"] and not known and not local_domain:
+        raise SettingError("--mta-host needs a control probe: give --mta-known-recipient=ADDRESS (an address the "
+                           "target accepts) or --mta-local-domain=DOMAIN (postmaster@DOMAIN is then the probe, "
+                           "RFC 5321 §4.5.1)")
     return TargetSettings(
         host=values["mta_host"],
         port=values["mta_port"],

@@ -34,7 +34,7 @@ def test_checks_lists_the_registry(capsys) -> None:  # type: ignore[no-untyped-d
 def test_testee_faults_listed(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["testee", "--list-faults"]) == 0
     assert "accept-unknown-recipients" in capsys.readouterr().out
-    assert main(["testee", "--fault", "nope"]) == 2
+    assert main(["testee", "--fault", "nope"]) == 4
 
 
 def test_run_testee_end_to_end(tmp_path: Path) -> None:

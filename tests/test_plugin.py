@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.suite.locate import shipped_suites_dir
 from conformance.testee import Testee, TesteeConfig
 
 HERE = Path(__file__).resolve().parent
@@ -99,8 +100,12 @@ cases:
       - send: QUIT
         expect: 221
 """)
-    result = pytester.runpytest(*target_args(testee, "-m", "mine"))
+    result = pytester.runpytest(*target_args(testee, "mine.mta.yaml"))
+    result.assert_outcomes(passed=1)  # a path given: only what it names is collected
+    result = pytester.runpytest(*target_args(testee, "-m", "mine", "mine.mta.yaml", str(shipped_suites_dir())))
     result.assert_outcomes(passed=1)
+    result = pytester.runpytest(*target_args(testee, "--collect-only", "-q"))
+    assert "my.noop" not in result.stdout.str()  # no path: the shipped suites only, not the folder's files
     result = pytester.runpytest(*target_args(testee, "-m", "SMTP-REJ-001"))
     result.assert_outcomes(passed=2)  # the two cases that judge SMTP-REJ-001
     result = pytester.runpytest(*target_args(testee, "-k", "hundred or without-mail"))
@@ -133,17 +138,27 @@ def test_failure_report_names_check_rfc_and_transcript(pytester: pytest.Pytester
 def test_warnings_summary_and_strict(pytester: pytest.Pytester) -> None:
     with Testee(TesteeConfig(faults=frozenset({"open-relay"}))) as t:
         lenient = pytester.runpytest(*target_args(t, "-k", "relay-denied"))
-        lenient.assert_outcomes(passed=1, warnings=1)
-        lenient.stdout.fnmatch_lines(["*MTAConformanceWarning*SMTP-REJ-006 warning*"])
+        lenient.assert_outcomes(passed=1)
+        assert lenient.ret == 0
+        lenient.stdout.fnmatch_lines(["*mta-conformance warnings*",
+                                      "rcpt.foreign-domain.relay-denied: SMTP-REJ-006 warning*"])
+        # -W error cannot turn a warning finding into a traceback: it is not a Python warning
+        erroring = pytester.runpytest(*target_args(t, "-k", "relay-denied", "-W", "error"))
+        erroring.assert_outcomes(passed=1)
+        assert "Traceback" not in erroring.stdout.str() and erroring.ret == 0
         strict = pytester.runpytest(*target_args(t, "-k", "relay-denied", "--mta-strict"))
         strict.assert_outcomes(failed=1)
+        assert strict.ret == 1
 
 
 def test_inconclusive_is_neither_pass_nor_fail(pytester: pytest.Pytester) -> None:
     with Testee(TesteeConfig(faults=frozenset({"tempfail-unknown-recipients"}))) as t:
         result = pytester.runpytest(*target_args(t, "-k", "rcpt.unknown-local-user and not repeated", "-v"))
         result.stdout.fnmatch_lines(["*rcpt.unknown-local-user INCONCLUSIVE*", "*1 inconclusive*"])
-        assert result.ret == 0
+        assert result.ret == 75  # the only selected case could not be judged
+        both = pytester.runpytest(*target_args(t, "-k", "rcpt.unknown-local-user or hundred", "-rs"))
+        assert both.ret == 0  # one judged and passed, one inconclusive
+        both.stdout.fnmatch_lines(["INCONCLUSIVE rcpt.unknown-local-user: inconclusive: *450*"])  # the case id
         strict = pytester.runpytest(*target_args(t, "-k", "rcpt.unknown-local-user and not repeated", "--mta-strict"))
         strict.assert_outcomes(failed=1)
         records = json.loads((pytester.path / "reports" / "results.json").read_text())["cases"]
@@ -158,15 +173,45 @@ def test_unreachable_target_fails_every_case_fast(pytester: pytest.Pytester) -> 
         result = pytester.runpytest("-p", "no:cacheprovider", "--mta-host=127.0.0.1", f"--mta-port={port}",
                                     "--mta-known-recipient=alice@local.test")
     assert time.monotonic() - started < 30
-    result.assert_outcomes(failed=46)
-    result.stdout.fnmatch_lines([f"*probe of 127.0.0.1:{port} failed: cannot connect to 127.0.0.1:{port}*"])
+    assert result.ret == 75  # could not test: not the exit status of a non-conformant server
+    assert "= 46 could-not-test in " in result.stdout.lines[-1]
+    lines = result.stdout.lines
+    first = next(i for i, line in enumerate(lines) if "COULD NOT TEST" in line)
+    assert lines[first] == (f"mta-conformance: COULD NOT TEST 127.0.0.1:{port}: probe of 127.0.0.1:{port} failed: "
+                            f"cannot connect to 127.0.0.1:{port}: Connection refused")
+    assert first < next(i for i, line in enumerate(lines) if line.startswith("collected"))  # said first
+    assert "FAILED" not in result.stdout.str()
+    records = json.loads((pytester.path / "reports" / "results.json").read_text())
+    assert {r["outcome"] for r in records["cases"]} == {"could-not-test"}
+    assert records["cases"][0]["reason"].startswith("could not test: probe of")
+    assert 'message="could not test: probe of' in (pytester.path / "reports" / "junit.xml").read_text()
+    xdist = pytester.runpytest("-p", "no:cacheprovider", "--mta-host=127.0.0.1", f"--mta-port={port}",
+                               "--mta-known-recipient=alice@local.test", "-n", "2")
+    assert xdist.ret == 75
 
 
 def test_refused_known_recipient_voids_the_run(pytester: pytest.Pytester, testee: Testee) -> None:
     args = [a.replace("alice@", "nobody-here@") for a in target_args(testee)]
     result = pytester.runpytest(*args)
-    result.assert_outcomes(failed=46)
-    result.stdout.fnmatch_lines(["*control probe: the target refused the known recipient <nobody-here@local.test>*"])
+    assert result.ret == 75
+    result.stdout.fnmatch_lines(["*COULD NOT TEST*control probe: the target refused the known recipient "
+                                 "<nobody-here@local.test>*"])
+
+
+def test_postmaster_is_the_control_probe_without_a_known_recipient(pytester: pytest.Pytester,
+                                                                   testee: Testee) -> None:
+    args = [a for a in target_args(testee) if not a.startswith("--mta-known-recipient")]
+    result = pytester.runpytest(*args, "--mta-local-domain=local.test", "-rs")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*control probe: <postmaster@local.test>*RFC 5321 §4.5.1*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] >= 20  # the in-session cases run with postmaster standing in
+    refused = pytester.runpytest(*args, "--mta-local-domain=elsewhere.test")
+    assert refused.ret == 75
+    refused.stdout.fnmatch_lines(["*COULD NOT TEST*refused <postmaster@elsewhere.test>*RFC 5321 §4.5.1*"])
+    neither = pytester.runpytest(*args)
+    assert neither.ret == pytest.ExitCode.USAGE_ERROR
+    neither.stderr.fnmatch_lines(["*--mta-known-recipient*--mta-local-domain*"])
 
 
 def _validate(path: Path) -> None:

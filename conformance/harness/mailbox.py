@@ -66,8 +66,16 @@ class Mailbox:
         self.spool = spool
         self.max_transactions = max_transactions
         self.dropped = 0
+        #: says whether the target has finished all its work (nothing running, nothing scheduled), when
+        #: the target can tell (the embedded testee); a quiet wait then ends at once instead of at its deadline
+        self.settled: Callable[[], bool] | None = None
         if spool is not None:
             spool.mkdir(parents=True, exist_ok=True)
+
+    def poke(self) -> None:
+        """Wake every waiter to look again (the target just settled)."""
+        with self._cond:
+            self._cond.notify_all()
 
     @staticmethod
     def new_id() -> str:
@@ -96,14 +104,22 @@ class Mailbox:
         with self._cond:
             return [tx for tx in self._items if predicate(tx)]
 
-    def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1) -> list[Transaction]:
-        """Wait until *count* transactions match (or the deadline passes); return those that match."""
+    def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1,
+                 settle: bool = False) -> list[Transaction]:
+        """Wait until *count* transactions match (or the deadline passes); return those that match.
+
+        With *settle*, a wait for something that should not come (a quiet period)
+        also ends when the target reports it has settled: what it sends arrives
+        before it settles, so nothing more can come.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 found = [tx for tx in self._items if predicate(tx)]
                 remaining = deadline - time.monotonic()
                 if len(found) >= count or remaining <= 0:
+                    return found
+                if settle and self.settled is not None and self.settled():
                     return found
                 self._cond.wait(remaining)
 
@@ -150,7 +166,9 @@ class SpoolMailbox:
     def matching(self, predicate: Callable[[Transaction], bool]) -> list[Transaction]:
         return [tx for tx in self.all() if predicate(tx)]
 
-    def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1) -> list[Transaction]:
+    def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1,
+                 settle: bool = False) -> list[Transaction]:
+        """As Mailbox.wait_for; a worker cannot see the target settle, so *settle* has no effect here."""
         deadline = time.monotonic() + timeout
         while True:
             found = self.matching(predicate)

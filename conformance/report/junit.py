@@ -47,7 +47,7 @@ def build_testcase(record: dict[str, Any]) -> TestCase:
     if outcome == "failed":
         message = record.get("failure_message") or "failed"
         case.add_failure_info(message=message.splitlines()[0][:500], output=message)
-    elif outcome in ("skipped", "inconclusive"):
+    elif outcome in ("skipped", "inconclusive", "could-not-test"):
         case.add_skipped_info(message=record.get("reason", outcome)[:500])
     elif outcome == "error":
         message = record.get("failure_message") or "error"

@@ -136,6 +136,11 @@ class Case:
         return self.ndr is not None or self.relayed is not None
 
     @property
+    def delivers(self) -> bool:
+        """Whether the dialogue sends a message (a ``data`` step): such a case sends real mail."""
+        return any(step.data for step in self.steps)
+
+    @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
 
