@@ -20,6 +20,7 @@ import pytest
 from .checks.registry import REGISTRY
 from .exitcodes import ExitCode
 from .findings import Outcome, Severity
+from .progress import Progress, terminal_progress
 from .report.junit import write_report
 from .runner import CaseResult, CaseRunner, ProbeResult
 from .suite.loader import CaseFileError, load_suite
@@ -364,6 +365,9 @@ class RunRecorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and not self.collect_only:
+            self.runner.progress = _terminal_progress(reporter)
         # one probe session per run, before any case and before xdist starts its workers
         if not self.collect_only:
             self.runner.probe()
@@ -436,6 +440,7 @@ class RunRecorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.runner.progress.close()
         if self.collect_only or not self.records:
             return  # nothing was run: the reports of an earlier run stay as they were
         report_dir = self.settings.report_dir
@@ -480,6 +485,25 @@ class RunRecorder:
                                         red=code is ExitCode.NON_CONFORMANT,
                                         yellow=code is ExitCode.COULD_NOT_TEST, green=code is ExitCode.CONFORMANT)
             terminalreporter.write_line(f"reports: {s.report_dir / 'junit.xml'}, {s.report_dir / 'results.json'}")
+
+
+def _terminal_progress(reporter: Any) -> Progress:
+    """A live status line on a terminal, one line per long wait elsewhere (never from xdist workers)."""
+    writer = reporter._tw  # pytest's TerminalWriter: its file is the real terminal, whatever the capture
+
+    def draw(status: str) -> None:
+        # ESC 7 / ESC 8 save and restore the cursor: the status sits after pytest's progress dots, is
+        # erased (ESC [K) in place, and is cut to the room left so it never wraps onto another line
+        room = writer.fullwidth - writer.width_of_current_line - 5
+        shown = f"  [{status[:room]}]" if status and room > 20 else ""
+        writer._file.write(f"\x1b7\x1b[K{shown}\x1b8")
+        writer._file.flush()
+
+    def write_line(text: str) -> None:
+        reporter.ensure_newline()
+        reporter.write_line(text)
+
+    return terminal_progress(draw, writer.hasmarkup and writer._file.isatty(), write_line)
 
 
 #: which exit status wins when several apply

@@ -35,6 +35,7 @@ from .smtp.client import (
     TargetUnreachable,
     TLSFailed,
 )
+from .progress import SILENT, Progress
 from .smtp.reply import Reply
 from .smtp.rules import ReplyContext, check_reply, unsolicited_finding
 from .suite.model import Case, Expectation, Step
@@ -174,6 +175,25 @@ class SentEnvelope:
         )
 
 
+class WatchedMailbox:
+    """A mailbox whose waits are shown as progress (the quiet period, an NDR's deadline)."""
+
+    def __init__(self, mailbox: "Mailbox", progress: Progress, subject: str) -> None:
+        self.mailbox = mailbox
+        self.progress = progress
+        self.subject = subject
+
+    def wait_for(self, predicate: "Callable[[Transaction], bool]", timeout: float, count: int = 1,
+                 settle: bool = False) -> "list[Transaction]":
+        what = (f"the quiet period of {self.subject} (nothing may arrive)" if settle
+                else f"what {self.subject} should bring to the harness")
+        with self.progress.waiting(what, timeout):
+            return self.mailbox.wait_for(predicate, timeout, count=count, settle=settle)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.mailbox, name)
+
+
 class _Stop(Exception):
     """Ends a dialogue early (the reason is already recorded)."""
 
@@ -193,6 +213,8 @@ class CaseRunner:
         self._routes: dict[str, str | None] = {}
         self.route_transcript = ""
         self._prepared: dict[str, tuple[_Dialogue, float]] = {}
+        #: shows what the run waits for (the plugin sets a terminal one; silent elsewhere)
+        self.progress: Progress = SILENT
 
     # -- the probe ----------------------------------------------------------
     @property
@@ -202,7 +224,9 @@ class CaseRunner:
 
     def probe(self) -> ProbeResult:
         if self._probe is None:
-            self._probe = self._run_probe()
+            s = self.settings
+            with self.progress.waiting(f"the probe session with {s.host}:{s.port}", 7 * s.timeout):
+                self._probe = self._run_probe()
         return self._probe
 
     def _run_probe(self) -> ProbeResult:
@@ -353,6 +377,7 @@ class CaseRunner:
             return dict.fromkeys(ROUTES, str(exc))
         if mailbox is None:
             return dict.fromkeys(ROUTES, "no harness runs")
+        mailbox = WatchedMailbox(mailbox, self.progress, "the route control")  # type: ignore[assignment]
         token = "ctrl-" + new_token()
         sender = f"{token}@{s.sender_domain}" if s.sender_domain else f"{token}@invalid"
         # two transactions: the deliveries, then the bounce on its own, so a target that mishandles
@@ -553,7 +578,7 @@ class _Dialogue:
             self.errors.append("this case judges what reaches the harness, but no harness runs "
                                "(set --mta-harness-listen)")
             return
-        judge = CaptureJudge(self, mailbox)
+        judge = CaptureJudge(self, WatchedMailbox(mailbox, self.runner.progress, f"case {self.case.id}"))
         if self.case.relayed is not None:
             judge.judge_relayed(self.case.relayed)
         if self.case.ndr is not None:
@@ -587,7 +612,9 @@ class _Dialogue:
                 return
         where = f"step {index}, line {step.line}: reply to {shown}" + (f" (#{n})" if step.repeat > 1 else "")
         try:
-            reply = conn.read_reply()
+            with self.runner.progress.waiting(f"the target's reply to {shown} (case {self.case.id})",
+                                              self.settings.timeout):
+                reply = conn.read_reply()
         except ReplyTimeout as exc:
             what = "an incomplete reply" if exc.partial else "no reply"
             self.add("SMTP-RPL-007", f"{what} to {shown} within {self.settings.timeout:g} s"
