@@ -28,7 +28,7 @@ def test_broken_route_fails_every_case_that_needs_it(postfix_mta: RealMTA, tmp_p
     (tmp_path / "trial.mta.yaml").write_text(CASES)
     ports = postfix_mta.ports
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "trial.mta.yaml",
-           "--mta-host=127.0.0.1", f"--mta-port={postfix_mta.strict_port}",
+           "--mta-host=127.0.0.1", f"--mta-port={postfix_mta.strict_port}", "--mta-known-recipient=alice@local.test",
            "--mta-sender-domain=elsewhere.test", "--mta-relay-domain=relay.test",
            f"--mta-harness-listen=127.0.0.1:{ports.relay}", "--mta-ndr-timeout=5", "--mta-quiet-period=2",
            f"--mta-report-dir={tmp_path}", "-k", "trial"]
