@@ -206,9 +206,8 @@ def status_part_encoding(ndr: NDRMessage) -> Iterator[Hit]:
     if part is None or part.content_type != "message/delivery-status":
         return
     cte = part.transfer_encoding
-    if cte and cte not in ("7bit",):
-        if cte in ("base64", "quoted-printable") or cte not in ("8bit", "binary"):
-            yield Hit("MPR-008", f"message/delivery-status is sent with {cte}; it must be 7bit", part.line)
+    if cte and cte not in ("7bit", "8bit", "binary"):
+        yield Hit("MPR-008", f"message/delivery-status is sent with {cte}; it must be 7bit", part.line)
     if not part.body.isascii():
         yield Hit("MPR-008", "message/delivery-status contains 8-bit octets", part.body_line)
     params = [k for k, _ in (part.message.get_params() or [])[1:]]
@@ -264,7 +263,7 @@ def typed_fields(ndr: NDRMessage) -> Iterator[Hit]:
         for f in block.fields:
             if f.key not in TYPED:
                 continue
-            kind, value = f.typed()
+            kind, _value = f.typed()
             if kind is None or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+", kind or ""):
                 yield Hit("DSN-FMT-003", f"{f.name}: {f.value!r} lacks the 'type;' prefix", f.line, "missing-type")
             elif kind.lower().startswith("x-"):

@@ -4,6 +4,8 @@ Classification comes first: only DSNs get DSN findings; a bounce that is not a
 DSN gets the single finding MPR-001 (error under anti-backscatter, which wants
 machine-readable NDRs; warning under strict-rfc, where RFC 5321 says SHOULD);
 feedback reports, read receipts, auto-replies and ordinary mail get none.
+An input whose first non-empty line is neither a header field nor a "From "
+line is "not a message" and gets none either.
 The engine never raises on any input: a check that fails internally is
 recorded in ``internal_errors`` (a bug of ours, reported, never a crash).
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from ..checks.registry import finding
 from ..findings import Finding, Profile, Severity
 from . import checks
-from .classify import VERDICTS, Kind, classify
+from .classify import VERDICTS, Kind, classify, looks_like_message, not_a_message_reason
 from .context_checks import envelope_checks, returned_content_checks, wire_checks
 from .envelope import Envelope
 from .message import load
@@ -27,10 +29,12 @@ class LintResult:
     kind: Kind
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
+    #: why the input was not judged ("too large", "not a message", "not an mbox")
+    detail: str = ""
 
     @property
     def verdict(self) -> str:
-        return VERDICTS[self.kind]
+        return f"{VERDICTS[self.kind]}: {self.detail}" if self.detail else VERDICTS[self.kind]
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -56,6 +60,8 @@ def lint_bytes(
     *dsn_expected* says the target advertised DSN, which makes any NDR that is
     not a top-level multipart/report an MPR-001 error (RFC 3461 §6.2).
     """
+    if not looks_like_message(raw):
+        return LintResult(source, Kind.NOT_A_MESSAGE, detail=not_a_message_reason(raw))
     try:
         ndr = load(raw)
         kind = classify(ndr)

@@ -32,7 +32,7 @@ def parse_header_section(data: bytes) -> email.message.Message:
     return _HEADER_PARSER.parsebytes(data)
 
 
-def message_from_headers(headers: list["Header"]) -> email.message.Message:
+def message_from_headers(headers: list[Header]) -> email.message.Message:
     """An email Message carrying fields this module already read (no second parse).
 
     The email package then answers content types and parameters (RFC 2045/2231)

@@ -3,6 +3,12 @@
 Each writer takes one result at a time and keeps no message data, so memory
 does not grow with the number of messages; the JUnit writer spools testcases
 to a temporary file because the suite's counts must come first.
+
+An input that was not judged ("too large", "not a message", "not an mbox") is
+reported like any other verdict (a verdict line, a JSON item, a testcase, as
+a failure there since it makes the exit status 1) and counted apart from the
+messages in the summary.  When the reader of the output goes away (``| head``),
+``add`` and ``close`` raise ``OutputClosed`` instead of a BrokenPipeError.
 """
 
 from __future__ import annotations
@@ -12,10 +18,16 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import IO
 
-from ..findings import Severity
+from ..findings import Finding, Severity
+from .classify import VERDICTS, Kind
 from .lint import LintResult
+
+
+class OutputClosed(Exception):
+    """The output went away (a closed pipe): the run ends quietly."""
 
 
 class Writer(ABC):
@@ -23,31 +35,58 @@ class Writer(ABC):
         self.out = out
         self.floor = floor
         self.counts = {s: 0 for s in Severity}
-        self.messages = 0
+        self.messages = 0  #: judged messages
         self.with_errors = 0
+        self.unjudged = {k: 0 for k in Kind if k.is_unjudged}
+        self.written = 0  #: results written, judged or not
+        self.output_closed = False
 
-    def shown(self, result: LintResult) -> list:  # type: ignore[type-arg]
+    @property
+    def not_judged(self) -> int:
+        return sum(self.unjudged.values())
+
+    def shown(self, result: LintResult) -> list[Finding]:
         return [f for f in result.findings if f.severity >= self.floor]
 
     def add(self, result: LintResult) -> None:
-        self.messages += 1
+        if result.kind.is_unjudged:
+            self.unjudged[result.kind] += 1
+        else:
+            self.messages += 1
         self.with_errors += result.has_errors
         for f in self.shown(result):
             self.counts[f.severity] += 1
         for error in result.internal_errors:
             print(f"{result.source}: internal error of the linter: {error}", file=sys.stderr)
-        self.write(result)
+        self.written += 1
+        self._guarded(self.write, result)
 
     @abstractmethod
     def write(self, result: LintResult) -> None:
         """Write one message's verdict in this format."""
 
+    def finish(self) -> None:
+        """What follows the last result (summary, closing brackets)."""
+
     def close(self) -> None:
-        pass
+        """Finish the output and flush it (a closed pipe raises OutputClosed)."""
+        if not self.output_closed:
+            self._guarded(self.finish)
+            self._guarded(self.out.flush)
+
+    def _guarded(self, action: Callable[..., object], *args: object) -> None:
+        try:
+            action(*args)
+        except BrokenPipeError:
+            self.output_closed = True
+            raise OutputClosed from None
 
     def summary(self) -> str:
-        return (f"{self.messages} message(s), {self.with_errors} with errors: {self.counts[Severity.ERROR]} error(s), "
+        line = (f"{self.messages} message(s), {self.with_errors} with errors: {self.counts[Severity.ERROR]} error(s), "
                 f"{self.counts[Severity.WARNING]} warning(s), {self.counts[Severity.INFO]} info")
+        if self.not_judged:
+            line += "; not judged: " + ", ".join(f"{n} {VERDICTS[k]}" for k, n in self.unjudged.items() if n)
+        return line
 
 
 class TextWriter(Writer):
@@ -60,7 +99,7 @@ class TextWriter(Writer):
             ref = f"  [{f.refs[0]}]" if f.refs else ""
             print(f"{result.source}:{line}  {f.check_id}  {f.severity}  {f.message}{ref}", file=self.out)
 
-    def close(self) -> None:
+    def finish(self) -> None:
         print(self.summary(), file=self.out)
 
 
@@ -75,18 +114,18 @@ class JSONWriter(Writer):
                               "line": int(f.where.split()[-1]) if f.where.startswith("line ") else None,
                               "refs": list(f.refs)} for f in self.shown(result)],
                 "internal_errors": result.internal_errors}
-        self.out.write(("\n " if self.messages == 1 else ",\n ") + json.dumps(item))
+        self.out.write(("\n " if self.written == 1 else ",\n ") + json.dumps(item))
 
-    def close(self) -> None:
+    def finish(self) -> None:
         self.out.write("\n]\n")
 
 
 class JUnitWriter(Writer):
-    """One testcase per message, one <failure> per error finding."""
+    """One testcase per message, one <failure> per error finding (or for an input not judged)."""
 
     def __init__(self, out: IO[str], floor: Severity) -> None:
         super().__init__(out, floor)
-        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by close()
         self.failed_cases = 0
 
     def write(self, result: LintResult) -> None:
@@ -95,25 +134,33 @@ class JUnitWriter(Writer):
         for f in errors:
             failure = ET.SubElement(case, "failure", message=f"{f.check_id}: {f.message}"[:500], type=f.check_id)
             failure.text = f"{f.render()}"
-        self.failed_cases += bool(errors)
+        if result.kind.is_unjudged:
+            failure = ET.SubElement(case, "failure", message=result.verdict[:500], type=result.kind.value)
+            failure.text = f"{result.source}: {result.verdict}"
+        self.failed_cases += bool(errors) or result.kind.is_unjudged
         others = [f.render() for f in self.shown(result) if f.severity is not Severity.ERROR]
         out = ET.SubElement(case, "system-out")
         out.text = "\n".join([f"verdict: {result.verdict}", *others])
         self.spool.write(ET.tostring(case, encoding="unicode") + "\n")
 
-    def close(self) -> None:
+    def finish(self) -> None:
         self.out.write('<?xml version="1.0" encoding="utf-8"?>\n')
-        self.out.write(f'<testsuites name="mta-conformance lint" tests="{self.messages}" '
+        self.out.write(f'<testsuites name="mta-conformance lint" tests="{self.written}" '
                        f'failures="{self.failed_cases}" errors="0">\n')
-        self.out.write(f'<testsuite name="mta-conformance.lint" tests="{self.messages}" '
+        self.out.write(f'<testsuite name="mta-conformance.lint" tests="{self.written}" '
                        f'failures="{self.failed_cases}" errors="0" skipped="0">\n')
         self.spool.seek(0)
         for line in self.spool:
             self.out.write(line)
         self.out.write("</testsuite>\n</testsuites>\n")
-        self.spool.close()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.spool.close()
 
 
 #: the concrete writers by --format name
-WRITERS: dict[str, type[TextWriter] | type[JSONWriter] | type[JUnitWriter]] = {
+WRITERS: dict[str, type[TextWriter | JSONWriter | JUnitWriter]] = {
     "text": TextWriter, "json": JSONWriter, "junit": JUnitWriter}
