@@ -82,7 +82,8 @@ def two_sessions() -> Iterator[Callable[[dict[str, bytes]], int]]:
 
         def serve() -> None:
             with listener:
-                for table in (GOOD, {**GOOD, **answers}):
+                # the probe's control RCPT (postmaster) is accepted; the case's unknown user is refused
+                for table in ({**GOOD, "RCPT": b"250 Ok\r\n"}, {**GOOD, **answers}):
                     conn, _ = listener.accept()
                     with conn, conn.makefile("rb") as lines:
                         conn.sendall(b"220 mx.test ESMTP\r\n")
