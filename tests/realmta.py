@@ -86,6 +86,11 @@ def _untrust(drop: Callable[[str], bool]) -> None:
         pass  # not empty: a real Exim's configuration lives there
 
 
+def _sbin(command: str) -> str:
+    """A Postfix command, also when /usr/sbin is not on PATH (a non-login root shell)."""
+    return shutil.which(command) or f"/usr/sbin/{command}"
+
+
 def needs_root(name: str) -> str:
     """The reason a real MTA cannot run as this user, or "" as root."""
     if os.geteuid() == 0:
@@ -268,7 +273,7 @@ class PostfixInstance(RealMTA):
     install_name = "postfix"
 
     def installed(self) -> tuple[bool, str]:
-        if shutil.which("postfix") or Path("/usr/sbin/postfix").exists():
+        if Path(_sbin("postfix")).exists():
             return True, ""
         return False, "Postfix is not installed: run `sudo lab/install.sh postfix`"
 
@@ -290,7 +295,7 @@ class PostfixInstance(RealMTA):
         return self.state / "postfix.log"
 
     def _postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["postfix", "-c", str(self.conf_dir), *args],
+        return subprocess.run([_sbin("postfix"), "-c", str(self.conf_dir), *args],
                               capture_output=True, text=True, timeout=60)
 
     def start(self, timeout: float = 30) -> None:
@@ -301,7 +306,7 @@ class PostfixInstance(RealMTA):
         shutil.chown(self.state / "data", "postfix", "postfix")
         for name in ("main.cf", "master.cf", "aliases", "transport"):
             self.render(LAB / "postfix" / f"{name}.in", self.conf_dir / name)
-        subprocess.run(["postalias", "-c", str(self.conf_dir), str(self.conf_dir / "aliases")],
+        subprocess.run([_sbin("postalias"), "-c", str(self.conf_dir), str(self.conf_dir / "aliases")],
                        check=True, capture_output=True, timeout=60)
         for step in (("check",), ("start",)):
             proc = self._postfix(*step)
