@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -107,10 +108,27 @@ class MTAPorts:
     sink: int
 
 
+#: real MTAs read their ports from a configuration file, so ports are picked before they are bound;
+#: picking below the kernel's ephemeral range (32768-60999 by default) means no port-0 bind and no
+#: outgoing connection of another test can take the port in between
+_PICK_RANGE = (20000, 32000)
+_picked: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port that is free now, outside the ephemeral range, and not handed out before in this process."""
+    for _ in range(1000):
+        port = random.randrange(*_PICK_RANGE)
+        if port in _picked:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _picked.add(port)
+        return port
+    raise MTAStartError(f"no free port in {_PICK_RANGE[0]}-{_PICK_RANGE[1]} on {host}")
 
 
 def wait_for_greeting(host: str, port: int, deadline: float) -> bytes:

@@ -269,6 +269,7 @@ def test_every_real_message_lints_without_internal_error() -> None:
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=NO_CORPUS)
+@pytest.mark.skipif(not LAB.is_dir(), reason=f"no lab NDRs at {LAB} (the mta-lab folder beside the bounce corpus)")
 def test_named_verdicts_on_real_messages() -> None:
     dsn_03 = ids((CORPUS / "flufl-dsn_03.eml").read_bytes())
     assert dsn_03["DSN-FMT-016"] is Severity.ERROR and dsn_03["DSN-FMT-017"] is Severity.ERROR
