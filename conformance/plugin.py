@@ -9,6 +9,7 @@ State lives in ``config.stash`` under typed keys, as pytest's own plugins do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import asdict
@@ -428,7 +429,9 @@ class RunRecorder:
         outcomes = [record["outcome"] for record in self.records]
         failed = sum(o in ("failed", "error") for o in outcomes)
         judged = sum(o in ("passed", "failed") for o in outcomes)
-        reason = self.could_not_test()
+        reason = self.could_not_test() or next(
+            (record["reason"].removeprefix("could not test: ") for record in self.records
+             if record["outcome"] == "could-not-test"), None)
         if failed:
             return ExitCode.NON_CONFORMANT, f"NON-CONFORMANT: {failed} case(s) failed"
         if reason:
@@ -489,19 +492,26 @@ class RunRecorder:
 
 def _terminal_progress(reporter: Any) -> Progress:
     """A live status line on a terminal, one line per long wait elsewhere (never from xdist workers)."""
-    writer = reporter._tw  # pytest's TerminalWriter: its file is the real terminal, whatever the capture
+    writer = reporter._tw  # pytest's TerminalWriter
+    capture = reporter.config.pluginmanager.getplugin("capturemanager")
+
+    def uncaptured() -> Any:
+        """Waits happen inside a test call, where pytest captures the output: step outside it."""
+        return capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
 
     def draw(status: str) -> None:
         # ESC 7 / ESC 8 save and restore the cursor: the status sits after pytest's progress dots, is
         # erased (ESC [K) in place, and is cut to the room left so it never wraps onto another line
-        room = writer.fullwidth - writer.width_of_current_line - 5
-        shown = f"  [{status[:room]}]" if status and room > 20 else ""
-        writer._file.write(f"\x1b7\x1b[K{shown}\x1b8")
-        writer._file.flush()
+        with uncaptured():  # (the terminal's width, too, is known only outside the capture)
+            room = writer.fullwidth - writer.width_of_current_line - 5
+            shown = f"  [{status[:room]}]" if status and room > 10 else ""
+            writer._file.write(f"\x1b7\x1b[K{shown}\x1b8")
+            writer._file.flush()
 
     def write_line(text: str) -> None:
-        reporter.ensure_newline()
-        reporter.write_line(text)
+        with uncaptured():
+            reporter.ensure_newline()
+            reporter.write_line(text)
 
     return terminal_progress(draw, writer.hasmarkup and writer._file.isatty(), write_line)
 

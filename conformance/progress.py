@@ -88,7 +88,7 @@ class Progress:
             elapsed, left = now - started, max(0.0, deadline - now)
             if self._live is not None and elapsed >= SHOW_AFTER:
                 self._shown = True
-                self._live(f"waiting for {what}: {elapsed:.0f} s so far, at most {left:.0f} s more")
+                self._live(f"waiting up to {left:.0f} s more for {what} ({elapsed:.0f} s so far)")
             elif self._live is None and self._log is not None and elapsed >= LOG_AFTER and not self._logged:
                 self._logged = True
                 self._log(f"mta-conformance: still waiting for {what} after {elapsed:.0f} s; "

@@ -185,8 +185,7 @@ class WatchedMailbox:
 
     def wait_for(self, predicate: "Callable[[Transaction], bool]", timeout: float, count: int = 1,
                  settle: bool = False) -> "list[Transaction]":
-        what = (f"the quiet period of {self.subject} (nothing may arrive)" if settle
-                else f"what {self.subject} should bring to the harness")
+        what = (f"the quiet period of {self.subject}" if settle else f"what {self.subject} sends to the harness")
         with self.progress.waiting(what, timeout):
             return self.mailbox.wait_for(predicate, timeout, count=count, settle=settle)
 
@@ -578,7 +577,7 @@ class _Dialogue:
             self.errors.append("this case judges what reaches the harness, but no harness runs "
                                "(set --mta-harness-listen)")
             return
-        judge = CaptureJudge(self, WatchedMailbox(mailbox, self.runner.progress, f"case {self.case.id}"))
+        judge = CaptureJudge(self, WatchedMailbox(mailbox, self.runner.progress, self.case.id))
         if self.case.relayed is not None:
             judge.judge_relayed(self.case.relayed)
         if self.case.ndr is not None:

@@ -239,3 +239,15 @@ def test_xdist_controller_writes_one_report(pytester: pytest.Pytester, testee: T
     text = (pytester.path / "reports" / "junit.xml").read_text()
     assert text.count("<testcase ") == 46
     _validate(pytester.path / "reports" / "junit.xml")
+
+
+def test_a_harness_that_cannot_listen_is_could_not_test(pytester: pytest.Pytester, testee: Testee) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = pytester.runpytest(*target_args(testee, "--mta-sender-domain=sender.test",
+                                                 "--mta-relay-domain=relay.test",
+                                                 f"--mta-harness-listen=127.0.0.1:{port}", "-m", "after-acceptance"))
+    assert result.ret == 75, result.stdout.str()[-2000:]
+    result.stdout.fnmatch_lines([f"COULD NOT TEST: cannot start the harness on 127.0.0.1:{port}: *"])
+    records = json.loads((pytester.path / "reports" / "results.json").read_text())["cases"]
+    assert {r["outcome"] for r in records} <= {"could-not-test", "skipped"}

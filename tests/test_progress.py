@@ -18,7 +18,7 @@ def test_a_terminal_gets_a_live_line_that_is_erased_after_the_wait() -> None:
         progress.tick(start + 0.2)
         assert drawn == []  # short waits never flicker
         progress.tick(start + 3.0)
-        assert drawn == ["waiting for the quiet period of case x: 3 s so far, at most 12 s more"]
+        assert drawn == ["waiting up to 12 s more for the quiet period of case x (3 s so far)"]
     assert drawn[-1] == ""  # erased when the wait ends
     progress.tick(time.monotonic() + 30)
     assert drawn[-1] == ""  # nothing is shown between waits
