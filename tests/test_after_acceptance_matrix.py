@@ -5,7 +5,12 @@ NDRs to the harness's sink.  With no fault every case passes with at most info
 findings; each fault must fail exactly the cases that should notice it, with
 the check it violates (under --mta-strict semantics, so warning-level checks
 are shown failing too).  Together with the in-session matrix this shows every
-check the shipped suites name able to fail on a concrete testee fault.
+check the shipped suites name able to fail on a concrete testee fault, and
+asserts each fault's declared kind (see assert_kind in test_fault_matrix.py).
+
+The testee's queue timers (TesteeConfig's delay_warning and queue_lifetime)
+bracket the opt-in slow pair's DELAY_TIMEOUT: the "delayed" DSN comes within it,
+the "failed" one long after every case was judged.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case
 from conformance.target import StartTLS, TargetSettings
 from conformance.testee import FAULTS, Testee, TesteeConfig
+from test_fault_matrix import AFTER_ACCEPTANCE_FAULTS, assert_kind
 
 CASES: list[Case] = [case for path in shipped_case_files() if path.parent.name == "after-acceptance"
                      for case in load_suite(path).cases]
@@ -34,6 +40,9 @@ NULL = "backscatter.null-sender.never-bounces"
 DELAYED = "dsn-request.delayed-notice"
 ENVID = "dsn-request.envid-echoed"
 RELAYED_PLAIN = "dsn-request.relayed-notice-from-plain-hop"
+#: how long the slow pair waits: above the testee's delay_warning, below its queue_lifetime
+DELAY_TIMEOUT = 3.0
+NDR_TIMEOUT, QUIET_PERIOD = 5.0, 1.5
 
 
 def every_ndr_case(check: str, **overrides: str) -> dict[str, str]:
@@ -109,16 +118,26 @@ def run_all(harness: Harness, fault: str, postmaster: str | None = None) -> dict
             profile=Profile.ANTI_BACKSCATTER, strict=True, report_dir=Path("unused"),
             sender_domain="sender.test", relay_domain="relay.test", plain_relay_domain="plain-relay.test",
             harness_listen=("127.0.0.1", harness.dsn_port), harness_plain_listen=("127.0.0.1", harness.plain_port),
-            ndr_timeout=5, quiet_period=1.5, delay_timeout=3)
+            ndr_timeout=NDR_TIMEOUT, quiet_period=QUIET_PERIOD, delay_timeout=DELAY_TIMEOUT)
         runner = CaseRunner(settings, mailbox=lambda: harness.mailbox)
         runner.prepare(CASES)
         return {case.id: runner.run(case) for case in CASES}
 
 
 def test_matrix_covers_every_after_acceptance_fault() -> None:
-    from test_fault_matrix import AFTER_ACCEPTANCE_FAULTS
-
     assert set(AFTER_ACCEPTANCE_FAULTS) <= set(MATRIX) <= set(FAULTS) | {""}
+
+
+def test_the_delay_timeout_fits_the_testee_timers() -> None:
+    """A delayed DSN is due well within DELAY_TIMEOUT; the failed one comes after the last case was judged.
+
+    Cases are judged in order, each against deadlines from its own dialogue: a
+    case before the slow pair may wait its whole NDR_TIMEOUT for an NDR a fault
+    suppresses (and a quiet period after one), so the slow pair can be judged that late.
+    """
+    config = TesteeConfig()
+    assert config.delay_warning + 1.5 <= DELAY_TIMEOUT
+    assert NDR_TIMEOUT + QUIET_PERIOD + 2.5 <= config.queue_lifetime
 
 
 @pytest.mark.parametrize("fault", list(MATRIX), ids=lambda f: f or "no-fault")
@@ -137,6 +156,7 @@ def test_fault(harness: Harness, fault: str) -> None:
     if fault in INFO_FINDINGS:
         case_id, check = INFO_FINDINGS[fault]
         assert any(f.check_id == check and f.severity is Severity.INFO for f in results[case_id].findings)
+    assert_kind(fault, results, home=fault in AFTER_ACCEPTANCE_FAULTS or fault == "", matrix="after-acceptance")
 
 
 def test_a_notice_to_the_postmaster_is_info(harness: Harness) -> None:

@@ -7,10 +7,14 @@ skip), with the check the fault violates; no other case may fail.  Runs under
 checks are shown by the finding they produce.  This is how every in-session
 check is shown able to fail, on a concrete testee fault.  The after-acceptance
 suite has its own matrix, with the harness, in tests/test_after_acceptance_matrix.py.
+
+Each fault's declared kind (conformance/testee/faults.py: error, warning,
+inconclusive, conforming) is asserted from the same results: see assert_kind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,7 @@ from conformance.suite.loader import load_suite
 from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case
 from conformance.target import StartTLS, TargetSettings
-from conformance.testee import FAULTS, Testee, TesteeConfig
+from conformance.testee import FAULT_KINDS, FAULTS, Testee, TesteeConfig
 
 CASES: list[Case] = [case for path in shipped_case_files() if path.parent.name == "in-session"
                      for case in load_suite(path).cases]
@@ -137,6 +141,52 @@ INFO_FINDINGS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the kinds from mildest to worst
+KIND_ORDER = ("conforming", "inconclusive", "warning", "error")
+
+
+def observed_kind(results: Iterable[CaseResult]) -> str:
+    """The fault kind some results show: the worst finding severity, then inconclusive outcomes.
+
+    The matrices run under --mta-strict semantics, which turn a case with a
+    warning into a failure: so the kind is read from the findings' severities
+    (and a case's errors, which fail it anyway), not from the outcomes.
+    """
+    results = list(results)
+    worst = max((f.severity for r in results for f in r.findings), default=None)
+    if worst is Severity.ERROR or any(r.errors for r in results):
+        return "error"
+    if worst is Severity.WARNING:
+        return "warning"
+    if any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+        return "inconclusive"
+    return "conforming"
+
+
+def assert_kind(fault: str, results: dict[str, CaseResult], home: bool, matrix: str) -> None:
+    """The fault's declared kind against what this matrix's cases show.
+
+    A fault can act in-session and after acceptance; its kind is the worst over
+    both matrices.  Each matrix shows at most the declared kind, and the fault's
+    *home* matrix (after acceptance for AFTER_ACCEPTANCE_FAULTS, which no
+    in-session case may notice; in-session for every other fault) shows exactly
+    it, so the worst over both is the declared kind, and each parametrised test
+    checks its share on its own (also under pytest -n).  The non-strict meaning is
+    checked with the runner's own rule: an error kind fails some case without
+    --mta-strict, any other kind fails none.
+    """
+    declared = FAULT_KINDS[fault] if fault else "conforming"
+    shown = observed_kind(results.values())
+    worst = "\n".join(f"{k}: {r.outcome} {r.summary()}" for k, r in results.items() if r.findings or r.errors)
+    if home:
+        assert shown == declared, f"{fault}: declared {declared}, the {matrix} matrix shows {shown}\n{worst}"
+    else:
+        assert KIND_ORDER.index(shown) <= KIND_ORDER.index(declared), \
+            f"{fault}: declared {declared}, the {matrix} matrix shows worse: {shown}\n{worst}"
+    fails_without_strict = any(r.errors or r.failing_findings(strict=False) for r in results.values())
+    assert fails_without_strict == (shown == "error"), worst
+
+
 def settings_for(testee: Testee) -> TargetSettings:
     return TargetSettings(host=testee.host, port=testee.port, helo="matrix.mta-conformance.test",
                           sender="probe@matrix.mta-conformance.test", local_domain="local.test",
@@ -152,7 +202,7 @@ def run_all(fault: str) -> dict[str, CaseResult]:
 
 
 def test_matrix_covers_every_fault() -> None:
-    assert set(MATRIX) - {""} == set(FAULTS)
+    assert set(MATRIX) - {""} == set(FAULTS) == set(FAULT_KINDS)
 
 
 @pytest.mark.parametrize("fault", list(MATRIX), ids=lambda f: f or "no-fault")
@@ -177,6 +227,7 @@ def test_fault(fault: str) -> None:
     if fault in INFO_FINDINGS:
         case_id, check = INFO_FINDINGS[fault]
         assert any(f.check_id == check and f.severity is Severity.INFO for f in results[case_id].findings)
+    assert_kind(fault, results, home=fault not in AFTER_ACCEPTANCE_FAULTS, matrix="in-session")
 
 
 def test_every_in_session_check_is_shown_failing() -> None:

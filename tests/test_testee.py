@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import smtplib
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
-from conformance.testee import FAULTS, Testee, TesteeConfig
+from conformance.exitcodes import ExitCode
+from conformance.testee import FAULT_KINDS, FAULTS, KINDS, Testee, TesteeConfig
 from conformance.testee import params as P
+from conformance.testee.command import list_faults
 
 
 def raw_session(t: Testee, *lines: str) -> list[bytes]:
@@ -121,3 +127,55 @@ def test_notify(value: str, ok: bool) -> None:
 def test_every_fault_is_described() -> None:
     assert all(description for description in FAULTS.values())
     assert len(FAULTS) >= 35
+
+
+def test_every_fault_has_a_kind() -> None:
+    assert FAULT_KINDS.keys() == FAULTS.keys()
+    assert set(FAULT_KINDS.values()) == set(KINDS) == {"error", "warning", "inconclusive", "conforming"}
+
+
+def test_list_faults_shows_each_kind_and_what_it_means() -> None:
+    lines = list_faults()
+    for kind in KINDS:
+        assert any(line.startswith(kind + " ") and "exit" in line for line in lines)
+    rows = {line.split()[0]: line.split()[1] for line in lines[lines.index("") + 2:]}
+    assert rows == FAULT_KINDS
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    return sock
+
+
+def test_a_busy_port_fails_at_once() -> None:
+    with listening_socket() as taken:
+        started = time.monotonic()
+        with pytest.raises(OSError) as info:
+            Testee(TesteeConfig(port=taken.getsockname()[1])).start()
+        assert info.value.errno == errno.EADDRINUSE
+        assert time.monotonic() - started < 2
+
+
+def test_testee_command_on_a_busy_port_says_so_in_one_line() -> None:
+    with listening_socket() as taken:
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "conformance.cli", "testee", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+        elapsed = time.monotonic() - started
+    assert proc.returncode == ExitCode.COULD_NOT_TEST
+    assert proc.stderr.splitlines() == [f"mta-conformance testee: cannot listen on 127.0.0.1:{port}: "
+                                        f"address already in use"]
+    assert proc.stdout == "" and elapsed < 8  # the interpreter's start-up; not aiosmtpd's 10 s ready timeout
+
+
+def test_list_faults_into_a_closed_pipe_ends_quietly() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "testee", "--list-faults"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader leaves before the table is written (as `| head -0` would)
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""
+    proc.stderr.close()

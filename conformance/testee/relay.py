@@ -5,7 +5,10 @@ the next hop of that domain (passing DSN parameters on only when the next hop
 advertises DSN), and writes one RFC 3464 DSN for the recipients that failed, to
 the original reverse-path, with a null reverse-path of its own; never for a
 message whose reverse-path was null, and never for NOTIFY without FAILURE.
-Faults change exactly one of these behaviours (see faults.py).
+A 4yz from the next hop (or no next hop answering) defers the recipient: the
+delivery queue (queue.py) retries it, warns with a "delayed" DSN and fails it
+when its queue lifetime is over.  Faults change exactly one of these
+behaviours (see faults.py).
 """
 
 from __future__ import annotations
@@ -14,21 +17,34 @@ import re
 import smtplib
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from email.utils import formatdate, getaddresses
 
 DSN_MAIL = ("RET", "ENVID")
 DSN_RCPT = ("NOTIFY", "ORCPT")
+#: seconds for each SMTP exchange with a next hop or the sink
+SMTP_TIMEOUT = 30.0
+Recipients = list[tuple[str, list[tuple[str, str | None]]]]
+#: opens an SMTP connection (after its 220) to (host, port); the queue passes one that it can abort
+Connect = Callable[[str, int], AbstractContextManager[smtplib.SMTP]]
+
+
+def connect(host: str, port: int) -> smtplib.SMTP:
+    return smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
 
 
 @dataclass
 class Outcome:
     address: str
     params: list[tuple[str, str | None]]
-    action: str  #: failed, relayed, delivered
+    action: str  #: failed, relayed, delivered, delayed (deferred: still queued)
     status: str
     diagnostic: str = ""
     remote: str = ""
+    note: str = ""  #: said in the human-readable part (why a deferred recipient failed)
+    retry_until: float = 0.0  #: for "delayed": when the queue gives up (Will-Retry-Until), 0 for none
 
 
 @dataclass
@@ -54,48 +70,66 @@ def _xtext_decode(value: str) -> str:
 
 
 def relay(message: Message, routes: dict[str, tuple[str, int]], hostname: str,
-          faults: frozenset[str]) -> list[Outcome]:
-    """Deliver to each routed domain's next hop; return what happened per recipient."""
+          faults: frozenset[str], rcpts: Recipients | None = None, connect: Connect = connect) -> list[Outcome]:
+    """Deliver to each routed domain's next hop; return what happened per recipient.
+
+    *rcpts* are the recipients to try (default: all of the message's).  A 4yz, or
+    a next hop that cannot be reached or goes away, gives a "delayed" outcome: the
+    recipient is deferred, and the queue retries it.  A recipient delivered
+    without a DSN owed has no outcome.
+    """
     outcomes: list[Outcome] = []
-    by_route: dict[tuple[str, int], list[tuple[str, list[tuple[str, str | None]]]]] = {}
-    for address, params in message.rcpts:
+    by_route: dict[tuple[str, int], Recipients] = {}
+    for address, params in message.rcpts if rcpts is None else rcpts:
         route = routes.get(address.rsplit("@", 1)[-1].lower())
         if route is not None:
             by_route.setdefault(route, []).append((address, params))
-    for (host, port), rcpts in by_route.items():
+    for (host, port), rcpts_here in by_route.items():
+        judged: set[str] = set()  #: recipients this next hop gave a final answer or a 4yz for
+
+        def add(outcome: Outcome) -> None:
+            judged.add(outcome.address)
+            outcomes.append(outcome)
+
         try:
-            with smtplib.SMTP(host, port, timeout=30) as client:
+            with connect(host, port) as client:
                 client.ehlo(hostname)
                 dsn = client.has_extn("dsn")
                 pass_on = (dsn and "dsn-params-dropped" not in faults) or (not dsn and "dsn-params-to-plain-hop" in faults)
                 mail_opts = [f"{k}={v}" for k, v in message.mail_params if pass_on and k in DSN_MAIL]
                 code, reply = client.mail(message.mail_from, mail_opts)
                 accepted = []
-                for address, params in rcpts:
+                for address, params in rcpts_here:
                     opts = [f"{k}={v}" for k, v in params if pass_on and k in DSN_RCPT]
                     code, reply = client.rcpt(address, opts)
+                    text = f"{code} {reply.decode(errors='replace')}"
                     if code // 100 == 2:
                         accepted.append((address, params))
-                    elif code // 100 == 4:  # kept in the queue: a "delayed" DSN may be owed at once
-                        outcomes.append(Outcome(address, params, "delayed", _status(code, reply),
-                                                f"{code} {reply.decode(errors='replace')}", host))
-                    else:
-                        outcomes.append(Outcome(address, params, "failed", _status(code, reply),
-                                                f"{code} {reply.decode(errors='replace')}", host))
+                    else:  # 4yz: deferred, the queue retries it; 5yz: failed
+                        add(Outcome(address, params, "delayed" if code // 100 == 4 else "failed", _status(code, reply),
+                                    text, host))
                 if accepted:
-                    code, reply = client.data(message.content)
+                    try:
+                        code, reply = client.data(message.content)
+                    except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+                        error = exc.smtp_error
+                        code, reply = exc.smtp_code, error if isinstance(error, bytes) else error.encode()
+                    text = f"{code} {reply.decode(errors='replace')}"
                     for address, params in accepted:
+                        judged.add(address)
                         if code // 100 == 2:
                             notify = (_param(params, "NOTIFY") or "").upper()
                             wanted = "SUCCESS" in notify or "relayed-dsn-always" in faults
                             if wanted and not dsn and "no-relayed-dsn" not in faults:
-                                outcomes.append(Outcome(address, params, "relayed", "2.0.0", "", host))
+                                add(Outcome(address, params, "relayed", "2.0.0", "", host))
                         else:
-                            outcomes.append(Outcome(address, params, "failed", _status(code, reply),
-                                                    f"{code} {reply.decode(errors='replace')}", host))
+                            add(Outcome(address, params, "delayed" if code // 100 == 4 else "failed",
+                                        _status(code, reply), text, host))
         except (OSError, smtplib.SMTPException) as exc:
-            for address, params in rcpts:
-                outcomes.append(Outcome(address, params, "failed", "4.4.1", f"connection failed: {exc}", host))
+            # the next hop could not be reached or went away: what it did not judge is deferred
+            for address, params in rcpts_here:
+                if address not in judged:
+                    outcomes.append(Outcome(address, params, "delayed", "4.4.1", f"connection failed: {exc}", host))
     return outcomes
 
 
@@ -137,7 +171,7 @@ def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: 
                else "Successful Mail Delivery Report")
     human = [f"This is the mail system at host {hostname}.", ""]
     for o in outcomes:
-        human.append(f"<{o.address}>: {o.action}: {o.diagnostic or o.status}")
+        human.append(f"<{o.address}>: {o.action}: {o.diagnostic or o.status}" + (f" ({o.note})" if o.note else ""))
     per_message = [f"Reporting-MTA: dns; {hostname}"]
     if envid is not None and "envid-not-echoed" not in faults:
         value = envid if "envid-not-decoded" in faults else _xtext_decode(envid)
@@ -163,6 +197,8 @@ def build_dsn(message: Message, outcomes: list[Outcome], hostname: str, faults: 
             block.append(f"Remote-MTA: dns; [{o.remote}]")
         if o.diagnostic and o.diagnostic[:3].isdigit() and not bare:
             block.append(f"Diagnostic-Code: smtp; {o.diagnostic}")
+        if o.action == "delayed" and o.retry_until:
+            block.append(f"Will-Retry-Until: {formatdate(o.retry_until)}")
         blocks.append("\r\n".join(block))
     header_end = message.content.find(b"\r\n\r\n")
     original_headers = message.content[: header_end + 2] if header_end >= 0 else message.content
@@ -204,7 +240,7 @@ def ndr_recipient(message: Message, faults: frozenset[str]) -> str | None:
 
 
 def send_ndr(message: Message, outcomes: list[Outcome], routes: dict[str, tuple[str, int]], hostname: str,
-             faults: frozenset[str], postmaster: str | None = None) -> None:
+             faults: frozenset[str], postmaster: str | None = None, connect: Connect = connect) -> None:
     """Write and send the DSN (or two, under the fault) to the reverse-path.
 
     A failure of a null-sender message gets no DSN; with *postmaster* set, a plain
@@ -216,7 +252,7 @@ def send_ndr(message: Message, outcomes: list[Outcome], routes: dict[str, tuple[
         owed += [Outcome(a, p, "failed", "5.0.0", "") for a, p in message.rcpts if a not in named]
     to = ndr_recipient(message, faults)
     if owed and not to and postmaster:
-        _send(routes, hostname, "", [postmaster], f"From: <MAILER-DAEMON@{hostname}>\r\nTo: <{postmaster}>\r\n"
+        _send(connect, routes, hostname, "", [postmaster], f"From: <MAILER-DAEMON@{hostname}>\r\nTo: <{postmaster}>\r\n"
               f"Subject: undeliverable mail with a null sender\r\nAuto-Submitted: auto-replied\r\n\r\n"
               f"{len(owed)} recipient(s) failed for a message with a null reverse-path:\r\n\r\n".encode()
               + message.content[: message.content.find(b"\r\n\r\n") + 2])
@@ -235,16 +271,17 @@ def send_ndr(message: Message, outcomes: list[Outcome], routes: dict[str, tuple[
         mail_opts = ["RET=HDRS"] + ([f"ENVID={envid}"] if envid else [])
         rcpt_opts = ["NOTIFY=FAILURE"]
     for _ in range(2 if "two-ndrs" in faults else 1):
-        _send(routes, hostname, sender, recipients, data, mail_opts, rcpt_opts)
+        _send(connect, routes, hostname, sender, recipients, data, mail_opts, rcpt_opts)
 
 
-def _send(routes: dict[str, tuple[str, int]], hostname: str, sender: str, recipients: list[str], data: bytes,
-          mail_opts: list[str] | None = None, rcpt_opts: list[str] | None = None) -> None:
+def _send(connect: Connect, routes: dict[str, tuple[str, int]], hostname: str, sender: str, recipients: list[str],
+          data: bytes, mail_opts: list[str] | None = None, rcpt_opts: list[str] | None = None) -> None:
+    """Send one NDR and return once the next hop answered the end of data (or refused it: then it is dropped)."""
     route = routes.get(recipients[0].rsplit("@", 1)[-1].lower())
     if route is None:
         return
     try:
-        with smtplib.SMTP(route[0], route[1], timeout=30) as client:
+        with connect(route[0], route[1]) as client:
             client.ehlo(hostname)
             client.sendmail(sender, recipients, data, mail_opts or [], rcpt_opts or [])
     except (OSError, smtplib.SMTPException):

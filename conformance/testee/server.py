@@ -8,7 +8,11 @@ and its own replies carry no enhanced codes.  ``TesteeSMTP`` therefore parses
 MAIL and RCPT itself, writes its own EHLO, and adds enhanced codes in ``push``.
 tests/test_testee.py holds each of these behaviours.
 
-It never relays or delivers: accepted messages are discarded.
+Without routes it never relays or delivers: accepted messages are discarded.
+With routes (``TesteeConfig.routes``) an accepted message enters the delivery
+queue (queue.py): relayed to its next hop, retried while deferred, reported in
+DSNs to the sender's route.  ``Testee.wait_idle`` and ``Testee.on_idle`` say when
+that queue has nothing running and nothing scheduled.
 """
 
 from __future__ import annotations
@@ -17,18 +21,21 @@ import asyncio
 import collections
 import re
 import signal
+import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..serving import BoundController
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from . import params as P
 from . import relay as R
 from .faults import validate
+from .queue import DeliveryQueue
 
 _ADDRESS = re.compile(r"^<([^<>\s]*)>(.*)$")
 _MAILBOX = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+$")
@@ -56,9 +63,26 @@ class TesteeConfig:
     routes: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: where a failure of a null-sender message is reported (a plain notice, not a DSN); None: nowhere
     postmaster_notices: str | None = None
+    # The delivery queue's timers, in seconds, counted from the message's acceptance (see queue.py),
+    # chosen for a demo on one machine.  A slow case's --mta-delay-timeout must fall between
+    # delay_warning and queue_lifetime (the embedded run and the matrix wait 3 s), and the
+    # lifetime must also outlast the longest wait judged before the slow pair when all cases
+    # are sent at once (--mta-ndr-timeout: 10 s in the embedded run), or a case judged late
+    # would see the "failed" DSN too.
+    #: a recipient still deferred this long gets one "delayed" DSN (if NOTIFY allows);
+    #: none when it is not below queue_lifetime
+    delay_warning: float = 1.0
+    #: deferred recipients are tried again this often
+    retry_interval: float = 1.0
+    #: still deferred this long, a recipient fails: a "failed" DSN with its last 4yz reply (if NOTIFY allows)
+    queue_lifetime: float = 15.0
 
     def __post_init__(self) -> None:
         self.faults = validate(frozenset(self.faults))
+        if self.delay_warning < 0 or self.retry_interval <= 0 or self.queue_lifetime <= 0:
+            raise ValueError(f"the queue timers: delay_warning must be 0 or more, retry_interval and "
+                             f"queue_lifetime more than 0 (delay_warning={self.delay_warning:g}, "
+                             f"retry_interval={self.retry_interval:g}, queue_lifetime={self.queue_lifetime:g})")
 
 
 @dataclass
@@ -339,24 +363,18 @@ class TesteeSMTP(SMTP):
         return "250 2.0.0 Ok: queued as TESTEE"
 
     def queue_message(self, content: bytes) -> None:
-        """After 250 to DATA: relay what is routed and bounce what failed, in the background."""
+        """Before the reply to the end of data: queue the message (relay what is routed, bounce what fails).
+
+        Called on the event loop before the reply is written, so the testee is
+        busy (``wait_idle``) before the client can read the 250.
+        """
         tx = self._tx
-        routes = self.config.routes
-        if tx is None or not routes:
+        if tx is None or not self.config.routes:
             return
         message = R.Message(tx.mail_from, list(tx.mail_params), list(tx.rcpts), content)
         unknown = set(self._unknown_local(tx.rcpts))
-        unknown_local = [(a, p) for a, p in tx.rcpts if a in unknown]
-        hostname, faults = self.config.hostname, self.faults
-        postmaster = self.config.postmaster_notices
-
-        def deliver() -> None:
-            outcomes = R.relay(message, routes, hostname, faults)
-            # accept-then-bounce: unknown local users accepted in-session fail now (the backscatter case)
-            outcomes += [R.Outcome(a, p, "failed", "5.1.1", "") for a, p in unknown_local]
-            R.send_ndr(message, outcomes, routes, hostname, faults, postmaster)
-
-        self.testee.background(deliver)
+        # accept-then-bounce: unknown local users accepted in-session fail at the first attempt (the backscatter case)
+        self.testee.queue.submit(message, [(a, p) for a, p in tx.rcpts if a in unknown])
 
     async def _rcpt_reply(self, code: int, esc: str, lines: list[str]) -> None:
         if "missing-enhanced-codes" in self.faults:
@@ -464,11 +482,32 @@ class TesteeSMTP(SMTP):
 
 
 class _TesteeController(BoundController):
+    """Binds in ``start``'s own thread, so a busy port is an OSError at once; port 0 lets the kernel choose.
+
+    aiosmtpd binds in its server thread and reports a failure only when its
+    ready timeout (10 s) has run out.  ``start`` binds first, then runs
+    aiosmtpd's own start, which serves on that socket (``_create_server``).
+    """
+
     def __init__(self, testee: "Testee") -> None:
         self.testee = testee
         cfg = testee.config
         super().__init__(_Handler(), hostname=cfg.host, port=cfg.port, ready_timeout=10.0,
                          server_hostname=cfg.hostname)
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        self._listener = listen(self.hostname, self.port)
+        self.port = int(self._listener.getsockname()[1])
+        try:
+            Controller.start(self)  # aiosmtpd's: thread, event loop, readiness check, on our bound socket
+        except BaseException:
+            self._listener.close()
+            raise
+
+    def _create_server(self) -> Coroutine[Any, Any, asyncio.AbstractServer]:  # type: ignore[override]
+        assert self._listener is not None  # bound by start
+        return self.loop.create_server(self._factory_invoker, sock=self._listener, ssl=self.ssl_context)
 
     def factory(self) -> SMTP:
         cfg = self.testee.config
@@ -478,39 +517,74 @@ class _TesteeController(BoundController):
                           tls_context=cfg.tls_context)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on (host, port); OSError (e.g. EADDRINUSE) when it cannot be bound."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does; a listener still conflicts
+        sock.bind(address)
+        sock.listen(100)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class Testee:
-    """Runs the testee in a background thread; a context manager."""
+    """Runs the testee in a background thread; a context manager.
+
+    Idle API (for harnesses that wait for "nothing more can come"):
+
+    * ``wait_idle(timeout)`` returns True as soon as the delivery queue is empty:
+      no delivery attempt or NDR running, nothing scheduled (no deferred
+      recipient waiting for its retry, delay warning or expiry); False when
+      *timeout* seconds pass first.  ``wait_idle(0)`` only looks.  SMTP sessions
+      in progress do not count; a message counts from before its 250 to the end
+      of data is written until its NDRs were accepted by the next hop.
+    * ``on_idle(callback)`` calls ``callback()`` each time the testee goes from
+      busy to idle (also when ``stop`` discards queued work).  It is called from
+      the testee's threads (the delivery worker that finished the last piece of
+      work, or the thread calling ``stop``) with no lock held, possibly from two
+      threads at once: keep it short and thread-safe; exceptions are logged and
+      dropped.  It returns a function that unregisters the callback.
+    """
 
     __test__ = False
 
     def __init__(self, config: TesteeConfig | None = None) -> None:
         self.config = config or TesteeConfig()
         self.transactions: list[Transaction] = []
-        self._workers: list[threading.Thread] = []
+        self.queue = DeliveryQueue(self.config)
         self._connections = 0
         self._controller: _TesteeController | None = None
         self.host = self.config.host
         self.port = self.config.port
 
     def start(self) -> None:
+        """Listen and serve; OSError at once when (host, port) cannot be bound."""
+        self.queue.open()
         controller = _TesteeController(self)
         controller.start()  # binds (port 0: the kernel picks) and returns once the server answers
         self.port = controller.port
         self._controller = controller
 
-    def background(self, work: "Callable[[], None]") -> None:
-        """Run delivery work off the event loop (it talks SMTP to other servers)."""
-        thread = threading.Thread(target=work, daemon=True)
-        self._workers.append(thread)
-        thread.start()
+    def wait_idle(self, timeout: float) -> bool:
+        """True as soon as nothing runs and nothing is scheduled; False after *timeout* seconds."""
+        return self.queue.wait_idle(timeout)
+
+    def on_idle(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call *callback* (no arguments) at each busy-to-idle transition; returns an unregister function."""
+        return self.queue.on_idle(callback)
 
     def stop(self) -> None:
-        for worker in self._workers:
-            worker.join(timeout=35)
-        self._workers.clear()
+        """Stop listening, discard the queue (timers cancelled, connections aborted); returns within seconds."""
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        self.queue.close()
 
     def __enter__(self) -> "Testee":
         self.start()
@@ -521,11 +595,20 @@ class Testee:
 
 
 def serve_forever(config: TesteeConfig) -> None:
-    """Run until SIGINT/SIGTERM (the CLI's ``testee`` command)."""
+    """Run until SIGINT/SIGTERM (the CLI's ``testee`` command); OSError at once when it cannot listen."""
+    testee = Testee(config)
+    testee.start()
+    serve_started(testee)
+
+
+def serve_started(testee: Testee) -> None:
+    """Serve a started testee until SIGINT/SIGTERM, then stop it."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with Testee(config) as testee:
+    try:
         print(f"testee listening on {testee.host}:{testee.port} "
-              f"(faults: {', '.join(sorted(config.faults)) or 'none'})", flush=True)
+              f"(faults: {', '.join(sorted(testee.config.faults)) or 'none'})", flush=True)
         stop.wait()
+    finally:
+        testee.stop()
