@@ -20,7 +20,7 @@ import pytest
 
 from .checks.registry import REGISTRY
 from .exitcodes import ExitCode
-from .findings import Outcome, Severity
+from .findings import Outcome
 from .progress import Progress, terminal_progress
 from .report.junit import write_report
 from .runner import CaseResult, CaseRunner, ProbeResult

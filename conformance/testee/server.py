@@ -21,15 +21,13 @@ import asyncio
 import collections
 import re
 import signal
-import socket
 import ssl
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..serving import BoundController
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from . import params as P
@@ -482,32 +480,14 @@ class TesteeSMTP(SMTP):
 
 
 class _TesteeController(BoundController):
-    """Binds in ``start``'s own thread, so a busy port is an OSError at once; port 0 lets the kernel choose.
-
-    aiosmtpd binds in its server thread and reports a failure only when its
-    ready timeout (10 s) has run out.  ``start`` binds first, then runs
-    aiosmtpd's own start, which serves on that socket (``_create_server``).
-    """
+    """Binds before it serves (conformance/serving.py): a busy port is an OSError at once; port 0 lets the
+    kernel choose."""
 
     def __init__(self, testee: "Testee") -> None:
         self.testee = testee
         cfg = testee.config
         super().__init__(_Handler(), hostname=cfg.host, port=cfg.port, ready_timeout=10.0,
                          server_hostname=cfg.hostname)
-        self._listener: socket.socket | None = None
-
-    def start(self) -> None:
-        self._listener = listen(self.hostname, self.port)
-        self.port = int(self._listener.getsockname()[1])
-        try:
-            Controller.start(self)  # aiosmtpd's: thread, event loop, readiness check, on our bound socket
-        except BaseException:
-            self._listener.close()
-            raise
-
-    def _create_server(self) -> Coroutine[Any, Any, asyncio.AbstractServer]:  # type: ignore[override]
-        assert self._listener is not None  # bound by start
-        return self.loop.create_server(self._factory_invoker, sock=self._listener, ssl=self.ssl_context)
 
     def factory(self) -> SMTP:
         cfg = self.testee.config
@@ -515,22 +495,6 @@ class _TesteeController(BoundController):
                           data_size_limit=2 * cfg.max_message_size,  # hard cap; the SIZE limit is judged at end of data
                           enable_SMTPUTF8=True, timeout=60,
                           tls_context=cfg.tls_context)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on (host, port); OSError (e.g. EADDRINUSE) when it cannot be bound."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         flags=socket.AI_PASSIVE)[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does; a listener still conflicts
-        sock.bind(address)
-        sock.listen(100)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 class Testee:
