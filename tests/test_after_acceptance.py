@@ -9,7 +9,6 @@ route must fail with the route control's message, never pass for want of an NDR.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
