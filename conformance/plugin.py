@@ -44,7 +44,8 @@ class CaseFailed(Exception):
 # -- options ------------------------------------------------------------------
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("mta-conformance", "MTA bounce-behaviour conformance")
+    group = parser.getgroup("mta-conformance", "MTA bounce-behaviour conformance (exit status: 0 conformant, "
+                            "1 non-conformant, 4 usage error, 5 nothing selected, 75 could not test)")
     for spec in OPTIONS:
         env_note = f" [env {spec.env}, ini {spec.name}]"
         if spec.flag:
