@@ -21,7 +21,8 @@ LOCAL_DOMAIN = "local.test"
 SENDER_DOMAIN = "sender.test"
 RELAY_DOMAIN = "relay.test"
 PLAIN_RELAY_DOMAIN = "plain-relay.test"
-#: the testee's timers are about a second, so these bound every wait well below a real MTA's
+#: bounds for the waits: the testee warns of a delay after 1 s and gives up after 15 s (its queue
+#: lifetime), so the slow pair's 3 s lies between the two, as --mta-delay-timeout must for a real MTA
 DELAY_TIMEOUT = 3.0
 QUIET_PERIOD = 3.0
 NDR_TIMEOUT = 10.0

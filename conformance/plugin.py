@@ -183,11 +183,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash.get(settings_key, None)
     if settings is None or not settings.active:
         return []
-    lines = []
-    probe = config.stash[runner_key].probed
-    if probe is not None and probe.error:
-        lines.append(f"mta-conformance: COULD NOT TEST {settings.host}:{settings.port}: {probe.error}")
-    lines.append("mta-conformance target settings:")
+    lines = ["mta-conformance target settings:"]
     lines += settings.header_lines()
     if not settings.known_recipient and settings.control_recipient:
         lines.append(f"  control probe: <{settings.control_recipient}> (no --mta-known-recipient: postmaster must "
@@ -373,6 +369,17 @@ class RunRecorder:
         # one probe session per run, before any case and before xdist starts its workers
         if not self.collect_only:
             self.runner.probe()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        """Say first, in one line, when the target cannot be tested (after pytest's header, even under -q)."""
+        reason = self.could_not_test()
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reason and reporter is not None:
+            s = self.settings
+            reporter.ensure_newline()
+            reporter.write_line(f"mta-conformance: COULD NOT TEST {s.host}:{s.port}: {reason}", yellow=True,
+                                bold=True)
 
     def pytest_configure_node(self, node: Any) -> None:
         """Hand each xdist worker the controller's probe and harness spool."""
