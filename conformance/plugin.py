@@ -381,6 +381,7 @@ class RunRecorder:
             reporter.write_line(f"mta-conformance: COULD NOT TEST {s.host}:{s.port}: {reason}", yellow=True,
                                 bold=True)
 
+    @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist installed it is never called
     def pytest_configure_node(self, node: Any) -> None:
         """Hand each xdist worker the controller's probe and harness spool."""
         probe = self.runner.probed

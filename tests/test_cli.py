@@ -46,7 +46,8 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_run_testee_judges_the_whole_suite(tmp_path: Path) -> None:
     """The README's main job: every shipped case, after acceptance and the slow pair included."""
-    proc = _run(tmp_path, "--testee", "--", "-p", "no:cacheprovider", "-rs", "-W", "error")
+    # -p no:xdist: as after the README's first command, which installs no pytest-xdist
+    proc = _run(tmp_path, "--testee", "--", "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", "-W", "error")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert "45 passed, 1 skipped" in last, last
