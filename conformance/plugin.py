@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -105,10 +106,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _embedded_target(config: pytest.Config) -> Any:
-    """The in-process testee and harness of ``mta-conformance run --testee``, if this is that run."""
-    from .embedded import EmbeddedTarget
+    """The in-process testee and harness of ``mta-conformance run --testee``, if this is that run.
 
-    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, EmbeddedTarget)), None)
+    Only that run imports conformance.embedded; any other run must not pay for importing the testee.
+    """
+    embedded = sys.modules.get("conformance.embedded")
+    if embedded is None:
+        return None
+    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, embedded.EmbeddedTarget)), None)
 
 
 class HarnessUnavailable(RuntimeError):

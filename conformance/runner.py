@@ -349,7 +349,11 @@ class CaseRunner:
         }
 
     def harness_error(self, case: Case) -> str | None:
-        """Why the harness a case needs cannot run (it could not listen), or None."""
+        """Why the harness a case needs cannot run (it could not listen), or None.
+
+        The one place that asks: every case that uses the harness passes here before
+        its route control and its dialogue, so those need not ask again.
+        """
         if not any(r in ROUTES for r in case.requires) and not case.waits:
             return None
         try:
@@ -370,10 +374,7 @@ class CaseRunner:
         """One control transaction: ok.* must reach the next hop, rej-rcpt.* must bounce to the sink."""
         s = self.settings
         results: dict[str, str | None] = dict.fromkeys(ROUTES)
-        try:
-            mailbox = self.mailbox() if self.mailbox else None
-        except RuntimeError as exc:
-            return dict.fromkeys(ROUTES, str(exc))
+        mailbox = self.mailbox() if self.mailbox else None  # harness_error has already proved it listens
         if mailbox is None:
             return dict.fromkeys(ROUTES, "no harness runs")
         mailbox = WatchedMailbox(mailbox, self.progress, "the route control")  # type: ignore[assignment]
@@ -568,11 +569,7 @@ class _Dialogue:
         """Wait for and judge the NDRs and relayed copies the case expects (see captured.py)."""
         from .captured import CaptureJudge
 
-        try:
-            mailbox = self.runner.mailbox() if self.runner.mailbox else None
-        except RuntimeError as exc:
-            self.errors.append(str(exc))
-            return
+        mailbox = self.runner.mailbox() if self.runner.mailbox else None  # proved by harness_error
         if mailbox is None:
             self.errors.append("this case judges what reaches the harness, but no harness runs "
                                "(set --mta-harness-listen)")
