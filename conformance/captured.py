@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from .findings import Finding, Severity
+from .findings import Finding, Location, Severity
 from .suite.model import NDRExpectation, RecipientReport, RelayExpectation
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class CaptureJudge:
             result = lint_bytes(tx.data, profile=d.settings.profile, envelope=self.sent.for_lint(), wire=True,
                                 source=where, dsn_expected="DSN" in d.capabilities)
             for f in result.findings:
-                d.keep(Finding(f.check_id, f.severity, f.message, f"{where}, {f.where}", f.refs))
+                d.keep(Finding(f.check_id, f.severity, f.message, Location(detail=f"{where}, {f.where}"), f.refs))
         if spec.final_recipients is not None:
             reported = sorted(a.lower() for a, _ in self.blocks(tx))
             wanted = sorted(d.render(a, 1).lower() for a in spec.final_recipients)

@@ -300,7 +300,7 @@ def _record(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
     if result is not None:
         record.update(
             findings=[{"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
-                       "where": f.where, "refs": list(f.refs), "rendered": f.render()} for f in result.findings],
+                       "where": str(f.where), "location": f.where.as_dict(), "refs": list(f.refs), "rendered": f.render()} for f in result.findings],
             transcript=result.transcript,
             token=result.token,
             reason=result.reason,

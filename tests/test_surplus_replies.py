@@ -68,7 +68,7 @@ def only_surplus(result: CaseResult) -> str:
     assert result.outcome is Outcome.FAILED, result.summary()
     assert [f.check_id for f in result.findings] == ["SMTP-RPL-007"], result.summary()
     assert not result.errors
-    return result.findings[0].where
+    return str(result.findings[0].where)
 
 
 @pytest.fixture

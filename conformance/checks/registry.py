@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from ..findings import Finding, Profile, Severity
+from ..findings import Finding, Location, Profile, Severity
 
 __all__ = [
     "REGISTRY",
@@ -36,6 +36,7 @@ __all__ = [
     "UnknownCheck",
     "UnknownCondition",
     "finding",
+    "note",
     "parse_refs",
     "severity_of",
 ]
@@ -350,7 +351,7 @@ def finding(
     *,
     profile: Profile,
     condition: str | None = None,
-    where: str = "",
+    where: Location | str = "",
 ) -> Finding:
     """A finding of *check_id* with the registry's severity and RFC references.
 
@@ -358,4 +359,16 @@ def finding(
     severity of its own; an unknown id or condition raises instead of guessing.
     """
     check = REGISTRY[check_id]
-    return Finding(check_id, check.severity(profile, condition), message, where, check.refs)
+    return Finding(check_id, check.severity(profile, condition), message,
+                   where if isinstance(where, Location) else Location(detail=where), check.refs)
+
+
+def note(check_id: str, message: str, *, where: Location | str = "") -> Finding:
+    """An observation about *check_id* that is not a failure (severity info), e.g. a postmaster notice.
+
+    Still made here, with the check's references, so that no caller builds a
+    Finding by hand.
+    """
+    check = REGISTRY[check_id]
+    return Finding(check_id, Severity.INFO, message,
+                   where if isinstance(where, Location) else Location(detail=where), check.refs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..checks.registry import finding
-from ..findings import Finding, Profile, Severity
+from ..findings import Finding, Location, Profile, Severity
 from . import checks
 from .classify import VERDICTS, Kind, classify, looks_like_message, not_a_message_reason
 from .context_checks import envelope_checks, returned_content_checks, wire_checks
@@ -92,6 +92,6 @@ def lint_bytes(
                 for h in hits]
     for hit in hits:
         result.findings.append(finding(hit.check_id, hit.message, profile=profile, condition=hit.condition,
-                                       where=f"line {hit.line}" if hit.line else ""))
-    result.findings.sort(key=lambda f: int(f.where.split()[-1]) if f.where.startswith("line ") else 0)
+                                       where=Location(line=hit.line or None)))
+    result.findings.sort(key=lambda f: f.where.line or 0)
     return result

@@ -95,7 +95,7 @@ class TextWriter(Writer):
     def write(self, result: LintResult) -> None:
         print(f"{result.source}: {result.verdict}", file=self.out)
         for f in self.shown(result):
-            line = f.where.removeprefix("line ") if f.where.startswith("line ") else "1"
+            line = f.where.line or 1
             ref = f"  [{f.refs[0]}]" if f.refs else ""
             print(f"{result.source}:{line}  {f.check_id}  {f.severity}  {f.message}{ref}", file=self.out)
 
@@ -111,7 +111,7 @@ class JSONWriter(Writer):
     def write(self, result: LintResult) -> None:
         item = {"source": result.source, "kind": result.kind.value, "verdict": result.verdict,
                 "findings": [{"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
-                              "line": int(f.where.split()[-1]) if f.where.startswith("line ") else None,
+                              "line": f.where.line,
                               "refs": list(f.refs)} for f in self.shown(result)],
                 "internal_errors": result.internal_errors}
         self.out.write(("\n " if self.written == 1 else ",\n ") + json.dumps(item))
