@@ -4,6 +4,13 @@ Each setting comes from the command line, else the environment (``MTA_HOST``...)
 else the ini file (``mta_host``...), else its default; the source is kept so the
 report header can say where each value came from (a CI gate that silently picked
 up a stray environment variable is a debugging nightmare).
+
+An option is declared once, as a field of :class:`TargetSettings` whose metadata
+is its row of the table (help, parser, default, switch or value, metavar): the
+option name, environment and ini names, the pytest option group and the report
+header all follow from that one row, so a new option cannot be half added.
+Settings whose default depends on other settings (the EHLO name, the sender, the
+local domain) are filled in one place, :func:`_derive`, after the table's values.
 """
 
 from __future__ import annotations
@@ -11,11 +18,18 @@ from __future__ import annotations
 import enum
 import os
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, TypeVar
 
 from .findings import Profile
+
+#: option names are the field names with this prefix: ini key and dest "mta_host", "--mta-host", "MTA_HOST"
+PREFIX = "mta_"
+_OPTION_KEY = "mta_option"  #: the field-metadata key that holds a field's OptionSpec
+
+_E = TypeVar("_E", bound=enum.Enum)
 
 
 class StartTLS(str, enum.Enum):
@@ -35,6 +49,8 @@ def _default_helo() -> str:
     name = socket.getfqdn()
     return name if "." in name and not name.endswith(".") else "mta-conformance.localdomain"
 
+
+# -- parsers: text from the command line, environment or ini file -> typed value --------------------------
 
 def _parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
@@ -67,12 +83,12 @@ def _parse_timeout_or_zero(text: str) -> float:
     return value
 
 
-def _parse_enum(kind: type[enum.Enum]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
+def _parse_enum(kind: type[_E]) -> Callable[[str], _E]:
+    def parse(text: str) -> _E:
         try:
             return kind(text.strip().lower())
         except ValueError:
-            allowed = ", ".join(str(m.value) for m in kind)  # type: ignore[attr-defined]
+            allowed = ", ".join(str(m.value) for m in kind)
             raise ValueError(f"{text!r} is not one of: {allowed}") from None
 
     return parse
@@ -101,6 +117,8 @@ def _parse_address(text: str) -> str:
     return text
 
 
+# -- the option table ----------------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class OptionSpec:
     """One target setting: its name everywhere and how to read it."""
@@ -108,7 +126,7 @@ class OptionSpec:
     name: str  #: ini key and dest, e.g. "mta_host"
     help: str
     parse: Callable[[str], Any] = str
-    default: Any = None
+    default: Any = None  #: typed, as the parser returns it; None when unset or derived from other settings
     flag: bool = False  #: a command-line switch without a value
     metavar: str | None = None
 
@@ -120,74 +138,76 @@ class OptionSpec:
     def env(self) -> str:
         return self.name.upper()
 
-
-OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("mta_host", "host name or address of the MTA under test; without it the plugin does nothing",
-               metavar="HOST"),
-    OptionSpec("mta_port", "SMTP port of the MTA under test (default 25)", _parse_port, 25, metavar="PORT"),
-    OptionSpec("mta_helo", "name sent in EHLO/HELO (default: this host's FQDN)", str, None, metavar="NAME"),
-    OptionSpec("mta_sender", "reverse-path of the probes (default: mta-conformance@<helo name>)",
-               _parse_address, None, metavar="ADDRESS"),
-    OptionSpec("mta_local_domain", "a domain the target delivers locally (default: the known recipient's domain)",
-               str, None, metavar="DOMAIN"),
-    OptionSpec("mta_known_recipient", "an address the target must accept: the control probe that makes "
-               "in-session verdicts meaningful", _parse_address, None, metavar="ADDRESS"),
-    OptionSpec("mta_starttls", "use STARTTLS: off (default), opportunistic, required",
-               _parse_enum(StartTLS), StartTLS.OFF, metavar="MODE"),
-    OptionSpec("mta_timeout", "seconds for connecting and for the whole of each reply (default 30)",
-               _parse_timeout, 30.0, metavar="SECONDS"),
-    OptionSpec("mta_profile", "judging profile: anti-backscatter (default) or strict-rfc",
-               _parse_enum(Profile), Profile.ANTI_BACKSCATTER, metavar="PROFILE"),
-    OptionSpec("mta_strict", "warnings (and inconclusive verdicts) fail the case", _parse_bool, False, flag=True),
-    OptionSpec("mta_report_dir", "folder for junit.xml and the other reports (default reports/)",
-               str, "reports", metavar="DIR"),
-    OptionSpec("mta_sender_domain", "domain the target routes to the harness's bounce sink: NDRs come back there",
-               _parse_domain, None, metavar="DOMAIN"),
-    OptionSpec("mta_relay_domain", "domain the target relays to the harness's next hop (the port with DSN)",
-               _parse_domain, None, metavar="DOMAIN"),
-    OptionSpec("mta_plain_relay_domain", "domain the target relays to the harness's port without DSN",
-               _parse_domain, None, metavar="DOMAIN"),
-    OptionSpec("mta_harness_listen", "HOST:PORT of the harness port with DSN (sink and next hop)",
-               _parse_listen, None, metavar="HOST:PORT"),
-    OptionSpec("mta_harness_plain_listen", "HOST:PORT of the harness port without DSN",
-               _parse_listen, None, metavar="HOST:PORT"),
-    OptionSpec("mta_ndr_timeout", "seconds to wait for an expected NDR (default 60)", _parse_timeout, 60.0,
-               metavar="SECONDS"),
-    OptionSpec("mta_quiet_period", "seconds of silence that prove no NDR comes (default 15)", _parse_timeout, 15.0,
-               metavar="SECONDS"),
-    OptionSpec("mta_sequential", "judge each after-acceptance case right after its own dialogue instead of "
-               "sending all first and waiting together (slower; for debugging one case)", _parse_bool, False,
-               flag=True),
-    OptionSpec("mta_delay_timeout", "run the opt-in slow cases (a delayed DSN) and wait this many seconds for "
-               "them; the target's delay-warning time must be shorter (default 0: those cases are skipped)",
-               _parse_timeout_or_zero, 0.0, metavar="SECONDS"),
-)
+    @property
+    def attr(self) -> str:
+        """The TargetSettings attribute that holds the value."""
+        return self.name.removeprefix(PREFIX)
 
 
-@dataclass(frozen=True)
+def option(help: str, parse: Callable[[str], Any] = str, default: Any = None, *, flag: bool = False,
+           metavar: str | None = None) -> Mapping[str, OptionSpec]:
+    """The field metadata that makes a TargetSettings field an option: its row of the table.
+
+    The row is named after its field when OPTIONS is built (a field's metadata is
+    made before the field knows its own name).
+    """
+    return {_OPTION_KEY: OptionSpec("", help, parse, default, flag, metavar)}
+
+
+@dataclass(frozen=True, kw_only=True)
 class TargetSettings:
-    host: str | None
-    port: int
-    helo: str
-    sender: str
-    local_domain: str | None
-    known_recipient: str | None
-    starttls: StartTLS
-    timeout: float
-    profile: Profile
-    strict: bool
-    report_dir: Path
-    sender_domain: str | None = None
-    relay_domain: str | None = None
-    plain_relay_domain: str | None = None
-    harness_listen: tuple[str, int] | None = None
-    harness_plain_listen: tuple[str, int] | None = None
-    ndr_timeout: float = 60.0
-    quiet_period: float = 15.0
-    sequential: bool = False
+    """Every setting of a run, typed; build it with :func:`resolve` or :func:`make_settings`."""
+
+    host: str | None = field(metadata=option(
+        "host name or address of the MTA under test; without it the plugin does nothing", metavar="HOST"))
+    port: int = field(metadata=option(
+        "SMTP port of the MTA under test (default 25)", _parse_port, 25, metavar="PORT"))
+    helo: str = field(metadata=option(
+        "name sent in EHLO/HELO (default: this host's FQDN)", metavar="NAME"))
+    sender: str = field(metadata=option(
+        "reverse-path of the probes (default: mta-conformance@<helo name>)", _parse_address, metavar="ADDRESS"))
+    local_domain: str | None = field(metadata=option(
+        "a domain the target delivers locally (default: the known recipient's domain)", metavar="DOMAIN"))
+    known_recipient: str | None = field(metadata=option(
+        "an address the target must accept: the control probe that makes in-session verdicts meaningful",
+        _parse_address, metavar="ADDRESS"))
+    starttls: StartTLS = field(metadata=option(
+        "use STARTTLS: off (default), opportunistic, required", _parse_enum(StartTLS), StartTLS.OFF,
+        metavar="MODE"))
+    timeout: float = field(metadata=option(
+        "seconds for connecting and for the whole of each reply (default 30)", _parse_timeout, 30.0,
+        metavar="SECONDS"))
+    profile: Profile = field(metadata=option(
+        "judging profile: anti-backscatter (default) or strict-rfc", _parse_enum(Profile), Profile.ANTI_BACKSCATTER,
+        metavar="PROFILE"))
+    strict: bool = field(metadata=option(
+        "warnings (and inconclusive verdicts) fail the case", _parse_bool, False, flag=True))
+    report_dir: Path = field(metadata=option(
+        "folder for junit.xml and the other reports (default reports/)", Path, Path("reports"), metavar="DIR"))
+    sender_domain: str | None = field(metadata=option(
+        "domain the target routes to the harness's bounce sink: NDRs come back there", _parse_domain,
+        metavar="DOMAIN"))
+    relay_domain: str | None = field(metadata=option(
+        "domain the target relays to the harness's next hop (the port with DSN)", _parse_domain, metavar="DOMAIN"))
+    plain_relay_domain: str | None = field(metadata=option(
+        "domain the target relays to the harness's port without DSN", _parse_domain, metavar="DOMAIN"))
+    harness_listen: tuple[str, int] | None = field(metadata=option(
+        "HOST:PORT of the harness port with DSN (sink and next hop)", _parse_listen, metavar="HOST:PORT"))
+    harness_plain_listen: tuple[str, int] | None = field(metadata=option(
+        "HOST:PORT of the harness port without DSN", _parse_listen, metavar="HOST:PORT"))
+    ndr_timeout: float = field(metadata=option(
+        "seconds to wait for an expected NDR (default 60)", _parse_timeout, 60.0, metavar="SECONDS"))
+    quiet_period: float = field(metadata=option(
+        "seconds of silence that prove no NDR comes (default 15)", _parse_timeout, 15.0, metavar="SECONDS"))
+    sequential: bool = field(metadata=option(
+        "judge each after-acceptance case right after its own dialogue instead of sending all first and waiting "
+        "together (slower; for debugging one case)", _parse_bool, False, flag=True))
     #: seconds to wait for a delayed DSN; 0 skips the opt-in slow cases
-    delay_timeout: float = 0.0
-    #: setting name -> "command line" | "environment MTA_X" | "ini mta_x" | "default"
+    delay_timeout: float = field(metadata=option(
+        "run the opt-in slow cases (a delayed DSN) and wait this many seconds for them; the target's "
+        "delay-warning time must be shorter (default 0: those cases are skipped)", _parse_timeout_or_zero, 0.0,
+        metavar="SECONDS"))
+    #: option name -> "command line" | "environment MTA_X" | "ini mta_x" | "default" | "default (...)"
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -211,8 +231,7 @@ class TargetSettings:
         """One line per setting with its value and source, for the report header."""
         rows = []
         for spec in OPTIONS:
-            attr = spec.name.removeprefix("mta_")
-            value = getattr(self, attr)
+            value = getattr(self, spec.attr)
             if isinstance(value, tuple):
                 value = f"{value[0]}:{value[1]}"
             shown = "(not set)" if value is None else str(value)
@@ -220,10 +239,18 @@ class TargetSettings:
         return rows
 
 
+#: every option, in the order of TargetSettings' fields (the order of --help and of the report header)
+OPTIONS: tuple[OptionSpec, ...] = tuple(
+    replace(f.metadata[_OPTION_KEY], name=PREFIX + f.name) for f in fields(TargetSettings) if _OPTION_KEY in f.metadata
+)
+
+
+# -- building settings -----------------------------------------------------------------------------------
+
 def resolve(
     cli: dict[str, Any],
     ini: dict[str, Any],
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> TargetSettings:
     """Resolve every setting: command line > environment > ini > default.
 
@@ -234,58 +261,69 @@ def resolve(
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for spec in OPTIONS:
-        raw: Any = None
-        source = "default"
-        if cli.get(spec.name) not in (None, False):
-            raw, source = cli[spec.name], "command line"
-        elif env.get(spec.env, "") != "":
-            raw, source = env[spec.env], f"environment {spec.env}"
-        elif ini.get(spec.name) not in (None, "", []):
-            raw, source = ini[spec.name], f"ini {spec.name}"
-        if raw is None:
-            values[spec.name] = spec.default
-        else:
-            try:
-                values[spec.name] = raw if (spec.flag and raw is True) else spec.parse(str(raw))
-            except ValueError as exc:
-                raise SettingError(f"{spec.option}: {exc} (from {source})") from None
-        sources[spec.name] = source
-    helo = values["mta_helo"] or _default_helo()
-    if values["mta_helo"] is None:
+        values[spec.attr], sources[spec.name] = _read(spec, cli, ini, env)
+    settings = _derive(values, sources)
+    _require_control_probe(settings)
+    return settings
+
+
+def make_settings(**overrides: Any) -> TargetSettings:
+    """Settings from typed values (not command-line text), for tests and benchmarks.
+
+    Unnamed settings take the table's defaults and the derived ones are filled
+    in by the same code as :func:`resolve`, so a test cannot drift from what a
+    run would use.  No control-probe check: a unit test may talk to a server
+    that has no mailbox at all.
+    """
+    names = {spec.attr for spec in OPTIONS}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(f"make_settings() got unknown setting(s): {', '.join(unknown)}")
+    values = {spec.attr: overrides.get(spec.attr, spec.default) for spec in OPTIONS}
+    sources = {spec.name: "given" if spec.attr in overrides else "default" for spec in OPTIONS}
+    return _derive(values, sources)
+
+
+def _read(spec: OptionSpec, cli: Mapping[str, Any], ini: Mapping[str, Any],
+          env: Mapping[str, str]) -> tuple[Any, str]:
+    """One setting's typed value and its source; a value that does not parse names option and source."""
+    raw: Any
+    if cli.get(spec.name) not in (None, False):
+        raw, source = cli[spec.name], "command line"
+    elif env.get(spec.env, "") != "":
+        raw, source = env[spec.env], f"environment {spec.env}"
+    elif ini.get(spec.name) not in (None, "", []):
+        raw, source = ini[spec.name], f"ini {spec.name}"
+    else:
+        return spec.default, "default"
+    if spec.flag and raw is True:
+        return True, source
+    try:
+        return spec.parse(str(raw)), source
+    except ValueError as exc:
+        raise SettingError(f"{spec.option}: {exc} (from {source})") from None
+
+
+def _derive(values: dict[str, Any], sources: dict[str, str]) -> TargetSettings:
+    """Fill the settings whose default depends on others (and say so in *sources*), then build."""
+    given_helo = values["helo"]
+    values["helo"] = given_helo or _default_helo()
+    if given_helo is None:
         sources["mta_helo"] = "default (this host's name)"
-    sender = values["mta_sender"] or f"mta-conformance@{helo}"
-    known = values["mta_known_recipient"]
-    local_domain = values["mta_local_domain"]
-    if local_domain is None and known:
-        local_domain = known.rsplit("@", 1)[1]
+    values["sender"] = values["sender"] or f"mta-conformance@{values['helo']}"
+    known = values["known_recipient"]
+    if values["local_domain"] is None and known:
+        values["local_domain"] = known.rsplit("@", 1)[1]
         sources["mta_local_domain"] = "default (domain of --mta-known-recipient)"
-    if values["mta_host"] and not known and not local_domain:
+    return TargetSettings(**values, sources=sources)
+
+
+def _require_control_probe(settings: TargetSettings) -> None:
+    """A run against a host needs an address the target must accept, or in-session verdicts mean nothing."""
+    if settings.host and not settings.known_recipient and not settings.local_domain:
         raise SettingError("--mta-host needs a control probe: give --mta-known-recipient=ADDRESS (an address the "
                            "target accepts) or --mta-local-domain=DOMAIN (postmaster@DOMAIN is then the probe, "
                            "RFC 5321 §4.5.1)")
-    return TargetSettings(
-        host=values["mta_host"],
-        port=values["mta_port"],
-        helo=helo,
-        sender=sender,
-        local_domain=local_domain,
-        known_recipient=known,
-        starttls=values["mta_starttls"],
-        timeout=values["mta_timeout"],
-        profile=values["mta_profile"],
-        strict=bool(values["mta_strict"]),
-        report_dir=Path(values["mta_report_dir"]),
-        sender_domain=values["mta_sender_domain"],
-        relay_domain=values["mta_relay_domain"],
-        plain_relay_domain=values["mta_plain_relay_domain"],
-        harness_listen=values["mta_harness_listen"],
-        harness_plain_listen=values["mta_harness_plain_listen"],
-        ndr_timeout=values["mta_ndr_timeout"],
-        quiet_period=values["mta_quiet_period"],
-        sequential=bool(values["mta_sequential"]),
-        delay_timeout=values["mta_delay_timeout"],
-        sources=sources,
-    )
 
 
 #: routes after-acceptance cases need: (settings that provide it, the options to name in a skip)
