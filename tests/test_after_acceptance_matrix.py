@@ -26,7 +26,7 @@ from conformance.runner import CaseResult, CaseRunner
 from conformance.suite.loader import load_suite
 from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case
-from conformance.target import StartTLS, TargetSettings
+from conformance.target import StartTLS, make_settings
 from conformance.testee import FAULTS, Testee, TesteeConfig
 from test_fault_matrix import AFTER_ACCEPTANCE_FAULTS, assert_kind
 
@@ -112,7 +112,7 @@ def run_all(harness: Harness, fault: str, postmaster: str | None = None) -> dict
               "plain-relay.test": ("127.0.0.1", harness.plain_port)}
     config = TesteeConfig(faults=frozenset({fault} if fault else set()), routes=routes, postmaster_notices=postmaster)
     with Testee(config) as testee:
-        settings = TargetSettings(
+        settings = make_settings(
             host=testee.host, port=testee.port, helo="matrix.mta-conformance.test", sender="probe@sender.test",
             local_domain="local.test", known_recipient="alice@local.test", starttls=StartTLS.OFF, timeout=5,
             profile=Profile.ANTI_BACKSCATTER, strict=True, report_dir=Path("unused"),

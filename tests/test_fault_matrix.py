@@ -24,7 +24,7 @@ from conformance.runner import CaseResult, CaseRunner
 from conformance.suite.loader import load_suite
 from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case
-from conformance.target import StartTLS, TargetSettings
+from conformance.target import StartTLS, TargetSettings, make_settings
 from conformance.testee import FAULT_KINDS, FAULTS, Testee, TesteeConfig
 
 CASES: list[Case] = [case for path in shipped_case_files() if path.parent.name == "in-session"
@@ -188,10 +188,10 @@ def assert_kind(fault: str, results: dict[str, CaseResult], home: bool, matrix: 
 
 
 def settings_for(testee: Testee) -> TargetSettings:
-    return TargetSettings(host=testee.host, port=testee.port, helo="matrix.mta-conformance.test",
-                          sender="probe@matrix.mta-conformance.test", local_domain="local.test",
-                          known_recipient="alice@local.test", starttls=StartTLS.OFF, timeout=1.0,
-                          profile=Profile.ANTI_BACKSCATTER, strict=True, report_dir=Path("unused"))
+    return make_settings(host=testee.host, port=testee.port, helo="matrix.mta-conformance.test",
+                         sender="probe@matrix.mta-conformance.test", local_domain="local.test",
+                         known_recipient="alice@local.test", starttls=StartTLS.OFF, timeout=1.0,
+                         profile=Profile.ANTI_BACKSCATTER, strict=True, report_dir=Path("unused"))
 
 
 def run_all(fault: str) -> dict[str, CaseResult]:

@@ -9,7 +9,7 @@ import pytest
 from conformance.findings import Outcome, Profile
 from conformance.runner import CaseRunner
 from conformance.suite.loader import load_suite
-from conformance.target import StartTLS, TargetSettings
+from conformance.target import StartTLS, TargetSettings, make_settings
 
 CASE = """\
 suite: tls
@@ -30,10 +30,10 @@ cases:
 
 
 def settings(server: object, mode: StartTLS) -> TargetSettings:
-    return TargetSettings(host=server.hostname, port=server.port, helo="client.mta-conformance.test",  # type: ignore[attr-defined]
-                          sender="probe@mta-conformance.test", local_domain=None, known_recipient=None,
-                          starttls=mode, timeout=10, profile=Profile.ANTI_BACKSCATTER, strict=False,
-                          report_dir=Path("unused"))
+    return make_settings(host=server.hostname, port=server.port, helo="client.mta-conformance.test",  # type: ignore[attr-defined]
+                         sender="probe@mta-conformance.test", local_domain=None, known_recipient=None,
+                         starttls=mode, timeout=10, profile=Profile.ANTI_BACKSCATTER, strict=False,
+                         report_dir=Path("unused"))
 
 
 @pytest.fixture

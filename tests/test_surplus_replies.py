@@ -19,7 +19,7 @@ import pytest
 from conformance.findings import Outcome, Profile
 from conformance.runner import CaseResult, CaseRunner
 from conformance.suite.loader import load_suite
-from conformance.target import StartTLS, TargetSettings
+from conformance.target import StartTLS, make_settings
 
 CASE = """\
 suite: surplus
@@ -55,7 +55,7 @@ GOOD: dict[str, bytes] = {
 def run_case(port: int, tmp_path: Path) -> CaseResult:
     path = tmp_path / "surplus.mta.yaml"
     path.write_text(CASE)
-    settings = TargetSettings(
+    settings = make_settings(
         host="127.0.0.1", port=port, helo="client.test", sender="probe@client.test", local_domain="local.test",
         known_recipient=None, starttls=StartTLS.OFF, timeout=5, profile=Profile.ANTI_BACKSCATTER, strict=False,
         report_dir=tmp_path)
