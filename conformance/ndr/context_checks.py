@@ -10,8 +10,9 @@ import email.utils
 import re
 from collections.abc import Iterator
 
+from ..smtp.params import xtext_decode
 from .checks import Hit, _blocks
-from .envelope import Envelope, xtext_decode
+from .envelope import Envelope
 from .message import NDRMessage
 
 

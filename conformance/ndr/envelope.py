@@ -8,46 +8,48 @@ in xtext, addresses with their original case.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
 class EnvelopeError(ValueError):
-    pass
+    """An envelope file or object that cannot be used; the message names what is wrong."""
 
 
 @dataclass(frozen=True)
-class Recipient:
+class OriginalRecipient:
+    """One recipient of the original transaction, with its DSN parameters as sent."""
+
     address: str
     orcpt: str | None = None  #: "rfc822;addr" as sent (xtext)
     notify: str | None = None  #: "SUCCESS,FAILURE", "NEVER", ...
 
     @property
     def notify_keywords(self) -> set[str]:
+        """NOTIFY's keywords, upper-cased (empty when NOTIFY was not given)."""
         return {w.strip().upper() for w in (self.notify or "").split(",") if w.strip()}
 
 
 @dataclass(frozen=True)
 class Envelope:
+    """The original transaction: what an NDR about it must echo (To, Original-Envelope-Id, ORCPT...)."""
+
     reverse_path: str
-    recipients: tuple[Recipient, ...] = field(default=())
+    recipients: tuple[OriginalRecipient, ...] = field(default=())
     envid: str | None = None
     ret: str | None = None
 
-    def recipient(self, address: str) -> Recipient | None:
+    def recipient(self, address: str) -> OriginalRecipient | None:
+        """The recipient *address* names (case-insensitively), or None when it was not one."""
         for r in self.recipients:
             if r.address.lower() == address.lower():
                 return r
         return None
 
 
-def xtext_decode(value: str) -> str:
-    return re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), value)
-
-
 def from_dict(data: Any) -> Envelope:
+    """An Envelope from parsed JSON; every value is checked, since the file comes from outside."""
     if not isinstance(data, dict):
         raise EnvelopeError("the envelope is a JSON object")
     unknown = set(data) - {"reverse_path", "recipients", "envid", "ret"}
@@ -64,7 +66,7 @@ def from_dict(data: Any) -> Envelope:
         extra = set(item) - {"address", "orcpt", "notify"}
         if extra:
             raise EnvelopeError(f"recipients[{index}]: unknown key(s) {', '.join(sorted(extra))}")
-        recipients.append(Recipient(item["address"], item.get("orcpt"), item.get("notify")))
+        recipients.append(OriginalRecipient(item["address"], item.get("orcpt"), item.get("notify")))
     ret = data.get("ret")
     if ret is not None and str(ret).upper() not in ("FULL", "HDRS"):
         raise EnvelopeError("'ret' is FULL or HDRS")
@@ -72,6 +74,7 @@ def from_dict(data: Any) -> Envelope:
 
 
 def load_envelope(path: Path) -> Envelope:
+    """The envelope file *path*; EnvelopeError (one line naming the file) for anything unusable."""
     try:
         return from_dict(json.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
