@@ -20,15 +20,17 @@ import jsonschema
 import yaml
 
 from ..checks.registry import REGISTRY
-from .model import Case, Expectation, NDRExpectation, RecipientReport, RelayExpectation, Step, Suite
-
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::[0-9]+)?\}")
-#: placeholders the runner always provides
-BUILTIN_PLACEHOLDERS = frozenset(
-    {"helo", "sender", "token", "local_domain", "known_recipient", "unknown_local",
-     "foreign_recipient", "foreign_domain", "n", "fill", "bounce_sender", "sender_domain", "relay_domain",
-     "plain_relay_domain"}
+from . import placeholders, requirements
+from .model import (
+    Case,
+    Expectation,
+    NDRExpectation,
+    RecipientReport,
+    RelayExpectation,
+    Step,
+    Suite,
 )
+
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
 
@@ -46,7 +48,8 @@ class CaseFileError(Exception):
 def case_schema() -> dict[str, Any]:
     """The JSON Schema of case files (shipped in the package)."""
     text = resources.files("conformance.suite").joinpath("case.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 # -- YAML with line numbers ---------------------------------------------------
@@ -173,7 +176,7 @@ def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...
                 except re.error as err:
                     raise CaseFileError(path, line, f"invalid regular expression {item[key]!r} in '{key}': {err}") \
                         from None
-        for name in _PLACEHOLDER.findall(item["final"]):
+        for name in placeholders.names(item["final"]):
             if name not in defined:
                 raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {item['final']!r}")
         remote = item.get("remote_mta")
@@ -191,72 +194,85 @@ def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...
                           reports=tuple(reports), optional=bool(spec.get("optional", False)))
 
 
+def _check_expectations(expectations: tuple[Expectation, ...], path: Path, lines: dict[tuple[Any, ...], int],
+                        where: tuple[Any, ...], defined: set[str]) -> None:
+    """Catalogue ids, regular expressions and captured names of one step's expectations."""
+    line = _line_for(lines, where)
+    for e, exp in enumerate(expectations):
+        if exp.check:
+            _validate_check(path, _line_for(lines, where + ("expect", e)), exp.check, exp.condition)
+        elif exp.condition:
+            raise CaseFileError(path, line, "'condition' needs a 'check'")
+        if exp.check and (exp.skip_if_unmet or exp.pass_if_unmet):
+            raise CaseFileError(path, line, "'otherwise' is for preconditions (no 'check')")
+        if exp.text:
+            try:
+                re.compile(exp.text)
+            except re.error as err:
+                raise CaseFileError(path, line, f"invalid regular expression {exp.text!r}: {err}") from None
+        for code in exp.codes:
+            for name in placeholders.names(code):
+                if name not in defined:
+                    raise CaseFileError(path, line, f"{{{name}}} is used before any step captures it")
+
+
+def _build_step(step: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int], where: tuple[Any, ...],
+                defined: set[str]) -> Step:
+    """One dialogue step; the names it captures are added to *defined* for the steps after it."""
+    line = _line_for(lines, where)
+    expectations = _expectations(step.get("expect"))
+    _check_expectations(expectations, path, lines, where, defined)
+    if "send" in step:
+        for name in placeholders.names(step["send"]):
+            if name not in defined:
+                raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {step['send']!r}")
+    disconnect = step.get("disconnect") or {}
+    if disconnect.get("check"):
+        _validate_check(path, line, disconnect["check"], None)
+    if step.get("tls") == "starttls" and step.get("send", "").upper() != "STARTTLS":
+        raise CaseFileError(path, line, "a 'tls: starttls' step must send STARTTLS")
+    captures = tuple((name, what) for name, what in (step.get("capture") or {}).items())
+    data = step.get("data")
+    if data is not None and "send" in step:
+        raise CaseFileError(path, line, "a step has either 'send' or 'data'")
+    defined.update(name for name, _ in captures)
+    return Step(
+        send=step.get("send"),
+        expectations=expectations,
+        captures=captures,
+        repeat=int(step.get("repeat", 1)),
+        disconnect_allowed=bool(disconnect.get("allowed")),
+        disconnect_check=disconnect.get("check"),
+        starttls=step.get("tls") == "starttls",
+        tempfail_is_finding=step.get("tempfail") == "finding",
+        data=data is not None,
+        data_headers=tuple((data or {}).get("headers", {}).items()) if isinstance(data, dict) else (),
+        data_body=data.get("body") if isinstance(data, dict) else None,
+        data_size=data.get("size") if isinstance(data, dict) else None,
+        line=line,
+    )
+
+
+def _relay_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int],
+                       base: tuple[Any, ...]) -> RelayExpectation:
+    spec = raw["relayed"]
+    _validate_check(path, _line_for(lines, base + ("relayed",)), spec["check"], None)
+    return RelayExpectation(count=spec["count"], check=spec["check"], hop=spec.get("hop", "dsn"),
+                            dsn_params=spec.get("dsn_params"), within=spec.get("within"))
+
+
 def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[Any, ...], int], index: int) -> Case:
     base = ("cases", index)
-    case_line = _line_for(lines, base)
     for check in raw["checks"]:
         _validate_check(path, _line_for(lines, base + ("checks",)), check, None)
-    steps: list[Step] = []
-    defined = set(BUILTIN_PLACEHOLDERS)
-    for s, step in enumerate(raw["dialogue"]):
-        where = base + ("dialogue", s)
-        line = _line_for(lines, where)
-        expectations = _expectations(step.get("expect"))
-        for e, exp in enumerate(expectations):
-            if exp.check:
-                _validate_check(path, _line_for(lines, where + ("expect", e)), exp.check, exp.condition)
-            elif exp.condition:
-                raise CaseFileError(path, line, "'condition' needs a 'check'")
-            if exp.check and (exp.skip_if_unmet or exp.pass_if_unmet):
-                raise CaseFileError(path, line, "'otherwise' is for preconditions (no 'check')")
-            if exp.text:
-                try:
-                    re.compile(exp.text)
-                except re.error as err:
-                    raise CaseFileError(path, line, f"invalid regular expression {exp.text!r}: {err}") from None
-            for code in exp.codes:
-                used = _PLACEHOLDER.findall(code)
-                for name in used:
-                    if name not in defined:
-                        raise CaseFileError(path, line, f"{{{name}}} is used before any step captures it")
-        if "send" in step:
-            for name in _PLACEHOLDER.findall(step["send"]):
-                if name not in defined:
-                    raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {step['send']!r}")
-        disconnect = step.get("disconnect") or {}
-        if disconnect.get("check"):
-            _validate_check(path, line, disconnect["check"], None)
-        if step.get("tls") == "starttls" and step.get("send", "").upper() != "STARTTLS":
-            raise CaseFileError(path, line, "a 'tls: starttls' step must send STARTTLS")
-        captures = tuple((name, what) for name, what in (step.get("capture") or {}).items())
-        data = step.get("data")
-        if data is not None and "send" in step:
-            raise CaseFileError(path, line, "a step has either 'send' or 'data'")
-        defined.update(name for name, _ in captures)
-        steps.append(
-            Step(
-                send=step.get("send"),
-                expectations=expectations,
-                captures=captures,
-                repeat=int(step.get("repeat", 1)),
-                disconnect_allowed=bool(disconnect.get("allowed")),
-                disconnect_check=disconnect.get("check"),
-                starttls=step.get("tls") == "starttls",
-                tempfail_is_finding=step.get("tempfail") == "finding",
-                data=data is not None,
-                data_headers=tuple((data or {}).get("headers", {}).items()) if isinstance(data, dict) else (),
-                data_body=data.get("body") if isinstance(data, dict) else None,
-                data_size=data.get("size") if isinstance(data, dict) else None,
-                line=line,
-            )
-        )
+    for requirement in raw.get("requires", ()):
+        if not requirements.is_known(requirement):
+            raise CaseFileError(path, _line_for(lines, base + ("requires",)),
+                                f"unknown requirement {requirement!r} ({requirements.ALLOWED})")
+    defined = set(placeholders.NAMES)
+    steps = [_build_step(step, path, lines, base + ("dialogue", s), defined) for s, step in enumerate(raw["dialogue"])]
     ndr = _ndr_expectation(raw, path, lines, base, defined) if "ndr" in raw else None
-    relayed = None
-    if "relayed" in raw:
-        spec = raw["relayed"]
-        _validate_check(path, _line_for(lines, base + ("relayed",)), spec["check"], None)
-        relayed = RelayExpectation(count=spec["count"], check=spec["check"], hop=spec.get("hop", "dsn"),
-                                   dsn_params=spec.get("dsn_params"), within=spec.get("within"))
+    relayed = _relay_expectation(raw, path, lines, base) if "relayed" in raw else None
     if steps[0].send is not None or steps[0].data:
         raise CaseFileError(path, steps[0].line, "the first step must expect the greeting (no 'send')")
     return Case(
@@ -269,7 +285,7 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
         requires=tuple(raw.get("requires", ())),
         description=raw.get("description", ""),
         path=path,
-        line=case_line,
+        line=_line_for(lines, base),
         ndr=ndr,
         relayed=relayed,
     )
