@@ -26,17 +26,17 @@ class Hit:
     condition: str | None = None
 
 
-Check = Callable[[NDRMessage], Iterator[Hit]]
-DSN_CHECKS: list[Check] = []
-HEADER_CHECKS: list[Check] = []
+NDRCheck = Callable[[NDRMessage], Iterator[Hit]]
+DSN_CHECKS: list[NDRCheck] = []
+HEADER_CHECKS: list[NDRCheck] = []
 
 
-def dsn_check(func: Check) -> Check:
+def dsn_check(func: NDRCheck) -> NDRCheck:
     DSN_CHECKS.append(func)
     return func
 
 
-def field_check(func: Check) -> Check:
+def field_check(func: NDRCheck) -> NDRCheck:
     """A DSN check that reads the delivery-status fields: skipped when there are none."""
 
     def guarded(ndr: NDRMessage) -> Iterator[Hit]:
@@ -49,7 +49,7 @@ def field_check(func: Check) -> Check:
     return func
 
 
-def header_check(func: Check) -> Check:
+def header_check(func: NDRCheck) -> NDRCheck:
     HEADER_CHECKS.append(func)
     return func
 

@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 
 from ..checks.registry import finding
 from ..findings import Finding, Location, Profile, Severity
-from . import checks
+from .checks import DSN_CHECKS, HEADER_CHECKS, Hit, NDRCheck
 from .classify import VERDICTS, Kind, classify, looks_like_message, not_a_message_reason
 from .context_checks import envelope_checks, returned_content_checks, wire_checks
 from .envelope import Envelope
-from .message import load
+from .message import NDRMessage, load
 
 
 @dataclass
 class LintResult:
+    """One input's verdict: its kind, the findings, and our own failures kept apart from the findings."""
+
     source: str
     kind: Kind
     findings: list[Finding] = field(default_factory=list)
@@ -53,7 +55,7 @@ def lint_bytes(
     wire: bool = False,
     dsn_expected: bool = False,
 ) -> LintResult:
-    """Lint one message.
+    """Lint one message given as bytes: parse it, then :func:`lint_message`.
 
     *envelope* enables the S+ctx checks; *wire* says *raw* are the bytes as
     transmitted (captured by the harness), which enables the C checks;
@@ -64,34 +66,72 @@ def lint_bytes(
         return LintResult(source, Kind.NOT_A_MESSAGE, detail=not_a_message_reason(raw))
     try:
         ndr = load(raw)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
+        return _unparsable(source, exc)
+    return lint_message(ndr, profile=profile, source=source, envelope=envelope, wire=wire,
+                        dsn_expected=dsn_expected)
+
+
+def lint_message(
+    ndr: NDRMessage,
+    *,
+    profile: Profile = Profile.ANTI_BACKSCATTER,
+    source: str = "-",
+    envelope: Envelope | None = None,
+    wire: bool = False,
+    dsn_expected: bool = False,
+    where: Location | None = None,
+) -> LintResult:
+    """Lint a message already parsed (``message.load``), so a caller that parsed it does not parse it again.
+
+    The options are :func:`lint_bytes`'s; *where* is the base location of every
+    finding: with ``Location(ndr=1)`` a finding on line 12 is "NDR 1, line 12".
+    """
+    if not looks_like_message(ndr.raw):
+        return LintResult(source, Kind.NOT_A_MESSAGE, detail=not_a_message_reason(ndr.raw))
+    try:
         kind = classify(ndr)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
-        result = LintResult(source, Kind.OTHER)
-        result.internal_errors.append(f"cannot parse: {type(exc).__name__}: {exc}")
-        return result
+        return _unparsable(source, exc)
     result = LintResult(source, kind)
-    hits: list[checks.Hit] = []
     if kind.is_dsn:
-        runs = [*checks.HEADER_CHECKS, *checks.DSN_CHECKS]
-        if envelope is not None:
-            runs.append(lambda n: envelope_checks(n, envelope))
-            runs.append(lambda n: returned_content_checks(n, envelope))
-        if wire:
-            runs.append(lambda n: wire_checks(n.raw))
-        for check in runs:
-            try:
-                hits.extend(check(ndr))
-            except Exception as exc:  # noqa: BLE001
-                result.internal_errors.append(f"{getattr(check, '__name__', 'check')}: {type(exc).__name__}: {exc}")
+        hits = _dsn_hits(ndr, result, envelope, wire)
     elif kind in (Kind.BOUNCE, Kind.DELAY_NOTICE):
         condition = "dsn-expected" if profile is Profile.ANTI_BACKSCATTER else "otherwise"
-        hits.append(checks.Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "
-                               "machine-readable delivery-status part", 1, condition))
+        hits = [Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "
+                    "machine-readable delivery-status part", 1, condition)]
+    else:
+        hits = []
     if dsn_expected:
-        hits = [checks.Hit(h.check_id, h.message, h.line, "dsn-expected") if h.check_id == "MPR-001" else h
+        hits = [Hit(h.check_id, h.message, h.line, "dsn-expected") if h.check_id == "MPR-001" else h
                 for h in hits]
     for hit in hits:
+        line = Location(line=hit.line or None)
         result.findings.append(finding(hit.check_id, hit.message, profile=profile, condition=hit.condition,
-                                       where=Location(line=hit.line or None)))
+                                       where=line.within(where) if where is not None else line))
     result.findings.sort(key=lambda f: f.where.line or 0)
     return result
+
+
+def _unparsable(source: str, exc: Exception) -> LintResult:
+    """The verdict for a message the parser or classifier choked on: a bug of ours, reported."""
+    result = LintResult(source, Kind.OTHER)
+    result.internal_errors.append(f"cannot parse: {type(exc).__name__}: {exc}")
+    return result
+
+
+def _dsn_hits(ndr: NDRMessage, result: LintResult, envelope: Envelope | None, wire: bool) -> list[Hit]:
+    """Every check that applies to a DSN; a check that fails internally goes to ``internal_errors``."""
+    runs: list[NDRCheck] = [*HEADER_CHECKS, *DSN_CHECKS]
+    if envelope is not None:
+        runs.append(lambda n: envelope_checks(n, envelope))
+        runs.append(lambda n: returned_content_checks(n, envelope))
+    if wire:
+        runs.append(lambda n: wire_checks(n.raw))
+    hits: list[Hit] = []
+    for check in runs:
+        try:
+            hits.extend(check(ndr))
+        except Exception as exc:  # noqa: BLE001
+            result.internal_errors.append(f"{getattr(check, '__name__', 'check')}: {type(exc).__name__}: {exc}")
+    return hits
