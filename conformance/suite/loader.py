@@ -115,8 +115,22 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         return f"{at}{error.message} (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
     if error.validator in ("anyOf", "oneOf"):
-        return f"{at}{error.instance!r} is not a valid value here ({error.schema.get('description', 'see the case schema')})"
+        described = error.schema.get("description", "see the case schema")
+        return f"{at}{error.instance!r} is not a valid value here ({described})"
     return f"{at}{error.message}"
+
+
+def _check_schema(path: Path, data: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> None:
+    """Raise for the first schema error by line; of the errors on that line, the deepest says most."""
+    def line_of(error: jsonschema.ValidationError) -> int:
+        return _line_for(lines, tuple(error.absolute_path))
+
+    validator = jsonschema.Draft202012Validator(case_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (line_of(e), len(e.absolute_path)))
+    if errors:
+        first_line = line_of(errors[0])
+        deepest = max([e for e in errors if line_of(e) == first_line], key=lambda e: len(e.absolute_path))
+        raise CaseFileError(path, line_of(deepest), _schema_message(deepest))
 
 
 # -- semantic checks -----------------------------------------------------------
@@ -307,12 +321,7 @@ def load_suite(path: Path) -> Suite:
     data, lines = parse_yaml(path, text)
     if not isinstance(data, dict):
         raise CaseFileError(path, 1, "a case file is a mapping with 'suite' and 'cases'")
-    validator = jsonschema.Draft202012Validator(case_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (_line_for(lines, tuple(e.absolute_path)), len(e.absolute_path)))
-    if errors:
-        deepest = max(errors[:1] + [e for e in errors if _line_for(lines, tuple(e.absolute_path)) == _line_for(lines, tuple(errors[0].absolute_path))],
-                      key=lambda e: len(e.absolute_path))
-        raise CaseFileError(path, _line_for(lines, tuple(deepest.absolute_path)), _schema_message(deepest))
+    _check_schema(path, data, lines)
     seen: dict[str, int] = {}
     cases = []
     for index, raw in enumerate(data["cases"]):
