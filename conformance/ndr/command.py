@@ -9,10 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..exitcodes import ExitCode
 from .sources import DEFAULT_MAX_MESSAGE_SIZE, format_size, parse_size
+
+if TYPE_CHECKING:
+    from ..findings import Profile
+    from .envelope import Envelope
+    from .lint import LintResult
+    from .sources import Trouble
+    from .spooled import SpooledTransaction
 
 EPILOG = f"""\
 Every input gets a verdict line: a kind of DSN, a non-DSN bounce or delay notice,
@@ -28,8 +37,12 @@ exit status:
   0   no error finding
   1   error findings, or an input too large, not a message or not an mbox, or a
       folder without mail files
-  4   usage error (a bad option, a missing path, a bad --envelope file) or an
-      unreadable input (4 wins over 1)"""
+  4   usage error (a bad option, a missing path, a bad --envelope or --transaction
+      file) or an unreadable input (4 wins over 1)
+
+--transaction SPOOL/ID.json judges a transaction the harness spooled: ID.eml beside
+it as the bytes received, and the NDR's own envelope and Date.  Without --envelope
+the checks against the original transaction are not run (said once on stderr)."""
 
 
 def _size(text: str) -> int:
@@ -53,20 +66,28 @@ def _silence_stdout() -> None:
 
 
 def run_lint(args: argparse.Namespace) -> int:
+    """Lint every input named, write the verdicts in the chosen format, return the exit status."""
     from ..findings import Profile, Severity
     from .envelope import EnvelopeError, load_envelope
-    from .lint import LintResult, lint_bytes
     from .output import WRITERS, OutputClosed
-    from .sources import SourceError, Trouble, Unread, check_paths, iter_messages
+    from .sources import SourceError, Trouble, check_paths
+    from .spooled import SpoolError, load_transaction
 
+    transactions = getattr(args, "transaction", None) or []
     try:
         envelope = load_envelope(args.envelope) if args.envelope else None
         check_paths(args.paths)
-    except (EnvelopeError, SourceError) as exc:
+        spooled = [load_transaction(path) for path in transactions]
+    except (EnvelopeError, SourceError, SpoolError) as exc:
         print(f"mta-conformance lint: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    if not args.paths and not spooled:
+        print("mta-conformance lint: error: nothing to lint: name a PATH or --transaction SPOOL/ID.json",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    if spooled and envelope is None:
+        print(f"mta-conformance lint: {NO_ORIGINAL}", file=sys.stderr)
     profile = Profile(args.profile)
-    max_size = getattr(args, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
     writer = WRITERS[args.format](sys.stdout, Severity.parse(args.min_severity))
     unreadable = no_mail = False
     progress = None
@@ -75,16 +96,13 @@ def run_lint(args: argparse.Namespace) -> int:
 
         progress = tqdm(unit=" msg", file=sys.stderr, disable=False)
     try:
-        for source, payload in iter_messages(args.paths, mbox=args.mbox, max_size=max_size):
-            if isinstance(payload, Trouble):
-                print(f"mta-conformance lint: {payload.reason}", file=sys.stderr)
-                unreadable = unreadable or payload.unreadable
-                no_mail = no_mail or not payload.unreadable
+        for item in _results(args, profile, envelope, spooled):
+            if isinstance(item, Trouble):
+                print(f"mta-conformance lint: {item.reason}", file=sys.stderr)
+                unreadable = unreadable or item.unreadable
+                no_mail = no_mail or not item.unreadable
                 continue
-            if isinstance(payload, Unread):
-                writer.add(LintResult(source, payload.kind, detail=payload.detail))
-            else:
-                writer.add(lint_bytes(payload, profile=profile, source=source, envelope=envelope))
+            writer.add(item)
             if progress is not None:
                 progress.update(1)
         writer.close()
@@ -101,11 +119,35 @@ def run_lint(args: argparse.Namespace) -> int:
     return ExitCode.CONFORMANT
 
 
+#: said once when spooled transactions are judged without the original envelope
+NO_ORIGINAL = ("without --envelope, the checks against the original transaction are not run "
+               "(NDR-ENV-002, NDR-ENV-005 and the S+ctx checks)")
+
+
+def _results(args: argparse.Namespace, profile: Profile, envelope: Envelope | None,
+             spooled: list[SpooledTransaction]) -> Iterator[LintResult | Trouble]:
+    """A verdict per input, one at a time (files, folders, mbox messages, then spooled transactions)."""
+    from .lint import LintResult, lint_bytes
+    from .sources import Unread, iter_messages
+    from .spooled import lint_transaction
+
+    max_size = getattr(args, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
+    for source, payload in iter_messages(args.paths, mbox=args.mbox, max_size=max_size):
+        if isinstance(payload, Unread):
+            yield LintResult(source, payload.kind, detail=payload.detail)
+        elif isinstance(payload, bytes):
+            yield lint_bytes(payload, profile=profile, source=source, envelope=envelope)
+        else:
+            yield payload
+    for tx in spooled:
+        yield lint_transaction(tx, profile=profile, original=envelope, max_size=max_size)
+
+
 def add_lint_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lint = sub.add_parser("lint", help="judge NDR files (RFC 3464/6522/3463/5322) offline",
                           description="Judge NDR files (RFC 3464/6522/3463/5322) offline.", epilog=EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="message file, folder of them, or - for stdin")
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="message file, folder of them, or - for stdin")
     lint.add_argument("--format", choices=("text", "json", "junit"), default="text")
     lint.add_argument("--profile", choices=("anti-backscatter", "strict-rfc"), default="anti-backscatter")
     lint.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
@@ -115,6 +157,9 @@ def add_lint_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       f"is \"too large\" (default {format_size(DEFAULT_MAX_MESSAGE_SIZE, short=True)})")
     lint.add_argument("--envelope", type=Path, metavar="FILE.json",
                       help="the original envelope (reverse_path, recipients, envid, ret): enables S+ctx checks")
+    lint.add_argument("--transaction", action="append", type=Path, metavar="SPOOL/ID.json",
+                      help="a transaction the harness spooled: the message beside it (ID.eml) as received, and "
+                      "the NDR's own envelope and Date (NDR-ENV-*, NDR-HDR-003); repeatable")
     lint.add_argument("--progress", action="store_true", help="show a progress bar (default: when stderr is a "
                       "terminal and stdout is not)")
     lint.set_defaults(func=run_lint)

@@ -67,7 +67,7 @@ def lint_bytes(
     try:
         ndr = load(raw)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
-        return _unparsable(source, exc)
+        return unparsable(source, exc)
     return lint_message(ndr, profile=profile, source=source, envelope=envelope, wire=wire,
                         dsn_expected=dsn_expected)
 
@@ -92,7 +92,7 @@ def lint_message(
     try:
         kind = classify(ndr)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
-        return _unparsable(source, exc)
+        return unparsable(source, exc)
     result = LintResult(source, kind)
     if kind.is_dsn:
         hits = _dsn_hits(ndr, result, envelope, wire)
@@ -113,7 +113,7 @@ def lint_message(
     return result
 
 
-def _unparsable(source: str, exc: Exception) -> LintResult:
+def unparsable(source: str, exc: Exception) -> LintResult:
     """The verdict for a message the parser or classifier choked on: a bug of ours, reported."""
     result = LintResult(source, Kind.OTHER)
     result.internal_errors.append(f"cannot parse: {type(exc).__name__}: {exc}")

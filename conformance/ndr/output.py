@@ -95,12 +95,18 @@ class TextWriter(Writer):
     def write(self, result: LintResult) -> None:
         print(f"{result.source}: {result.verdict}", file=self.out)
         for f in self.shown(result):
-            line = f.where.line or 1
             ref = f"  [{f.refs[0]}]" if f.refs else ""
-            print(f"{result.source}:{line}  {f.check_id}  {f.severity}  {f.message}{ref}", file=self.out)
+            print(f"{_place(result.source, f)}  {f.check_id}  {f.severity}  {f.message}{ref}", file=self.out)
 
     def finish(self) -> None:
         print(self.summary(), file=self.out)
+
+
+def _place(source: str, f: Finding) -> str:
+    """``file:line``, or ``file (SMTP envelope)`` for a finding on what the message's lines do not hold."""
+    if f.where.line is None and f.where.detail:
+        return f"{source} ({f.where.detail})"
+    return f"{source}:{f.where.line or 1}"
 
 
 class JSONWriter(Writer):
@@ -110,14 +116,22 @@ class JSONWriter(Writer):
 
     def write(self, result: LintResult) -> None:
         item = {"source": result.source, "kind": result.kind.value, "verdict": result.verdict,
-                "findings": [{"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
-                              "line": f.where.line,
-                              "refs": list(f.refs)} for f in self.shown(result)],
+                "findings": [_json_finding(f) for f in self.shown(result)],
                 "internal_errors": result.internal_errors}
         self.out.write(("\n " if self.written == 1 else ",\n ") + json.dumps(item))
 
     def finish(self) -> None:
         self.out.write("\n]\n")
+
+
+def _json_finding(f: Finding) -> dict[str, object]:
+    """A finding as JSON; ``detail`` only for one that has no line of its own (the SMTP envelope)."""
+    item: dict[str, object] = {"check_id": f.check_id, "severity": str(f.severity), "message": f.message,
+                               "line": f.where.line}
+    if f.where.detail:
+        item["detail"] = f.where.detail
+    item["refs"] = list(f.refs)
+    return item
 
 
 class JUnitWriter(Writer):
