@@ -58,7 +58,7 @@ def test_long_dsn_parameters_keep_their_case(testee: Testee) -> None:
                           f"RCPT TO:<alice@local.test> NOTIFY=success,FAILURE ORCPT={orcpt}", "QUIT")
     assert replies[2].startswith(b"250 2.1.0") and replies[3].startswith(b"250 2.1.5")
     assert len(f"RCPT TO:<alice@local.test> NOTIFY=success,FAILURE ORCPT={orcpt}") > 512  # aiosmtpd's own limit
-    tx = testee.transactions[-1]
+    tx = testee.envelopes[-1]
     assert ("ENVID", envid) in tx.mail_params and ("RET", "hdrs") in tx.mail_params
     assert tx.rcpts[-1] == ("alice@local.test", [("NOTIFY", "success,FAILURE"), ("ORCPT", orcpt)])
 

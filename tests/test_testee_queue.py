@@ -19,7 +19,7 @@ import pytest
 from conformance.findings import Profile, Severity
 from conformance.harness.mailbox import Transaction
 from conformance.harness.servers import Harness, HarnessConfig
-from conformance.ndr.envelope import Envelope, Recipient
+from conformance.ndr.envelope import Envelope, OriginalRecipient
 from conformance.ndr.lint import lint_bytes
 from conformance.testee import Testee, TesteeConfig
 
@@ -56,7 +56,7 @@ def ndrs_to(sender: str):  # type: ignore[no-untyped-def]
 def lint_clean(tx: Transaction, sender: str, rcpt: str, notify: str | None) -> None:
     """The testee's DSNs are well-formed: no warning or error from the linter, with the original envelope."""
     assert tx.data is not None
-    envelope = Envelope(reverse_path=sender, recipients=(Recipient(rcpt, None, notify),))
+    envelope = Envelope(reverse_path=sender, recipients=(OriginalRecipient(rcpt, None, notify),))
     result = lint_bytes(tx.data, profile=Profile.ANTI_BACKSCATTER, envelope=envelope, wire=True, dsn_expected=True)
     assert [f.render() for f in result.findings if f.severity >= Severity.WARNING] == []
 

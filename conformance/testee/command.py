@@ -23,7 +23,8 @@ def list_faults() -> list[str]:
 
 
 def run_testee(args: argparse.Namespace) -> int:
-    from .server import Testee, TesteeConfig, serve_started
+    from .config import TesteeConfig
+    from .server import Testee, serve_started
 
     if args.list_faults:
         try:
@@ -53,7 +54,7 @@ def run_testee(args: argparse.Namespace) -> int:
     return ExitCode.CONFORMANT
 
 
-def add_testee_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_testee_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     testee = sub.add_parser("testee", help="run the reference testee (a well-behaved MTA with optional faults)")
     testee.add_argument("--host", default="127.0.0.1")
     testee.add_argument("--port", type=int, default=2525, help="0 lets the kernel choose a free port")

@@ -2,6 +2,11 @@
 
 Values are kept byte-exact (aiosmtpd upper-cases parameters; ENVID and ORCPT
 must keep their case).  Validation returns a reason string for a 501, or None.
+
+This is the testee's one copy of this parsing, used by its sessions and by its
+relaying and DSNs alike.  It is deliberately not conformance/smtp/params.py,
+the parser the judge and the harness share: a reference MTA that parsed with
+the judge's code would agree with the judge's bugs and could never expose them.
 """
 
 from __future__ import annotations
@@ -10,7 +15,11 @@ import re
 from dataclasses import dataclass
 
 _HEXCHAR = re.compile(r"\+[0-9A-F]{2}")
-DSN_PARAMETERS = frozenset({"RET", "ENVID", "NOTIFY", "ORCPT"})
+_HEXCHAR_VALUE = re.compile(r"\+([0-9A-F]{2})")
+#: the parameters RFC 3461 defines on MAIL and on RCPT
+DSN_MAIL_PARAMETERS = ("RET", "ENVID")
+DSN_RCPT_PARAMETERS = ("NOTIFY", "ORCPT")
+DSN_PARAMETERS = frozenset(DSN_MAIL_PARAMETERS + DSN_RCPT_PARAMETERS)
 NOTIFY_KEYWORDS = frozenset({"SUCCESS", "FAILURE", "DELAY"})
 
 
@@ -22,6 +31,7 @@ class Param:
 
 
 def split_params(text: str) -> list[Param]:
+    """The parameter words after a MAIL or RCPT path, each with its name upper-cased for comparison."""
     params = []
     for word in text.split():
         name, eq, value = word.partition("=")
@@ -46,7 +56,16 @@ def xtext_error(value: str) -> str | None:
 
 
 def xtext_decode(value: str) -> str:
-    return re.sub(r"\+([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
+    """RFC 3461 xtext to text: each ``+XX`` (upper-case hex) becomes its character."""
+    return _HEXCHAR_VALUE.sub(lambda m: chr(int(m.group(1), 16)), value)
+
+
+def param_value(pairs: list[tuple[str, str | None]], name: str) -> str | None:
+    """The value of parameter *name* (upper-case) among (name, value) pairs as recorded; None when absent."""
+    for key, value in pairs:
+        if key.upper() == name:
+            return value
+    return None
 
 
 def ret_error(value: str | None, case_sensitive: bool = False) -> str | None:

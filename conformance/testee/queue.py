@@ -37,12 +37,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
-from . import relay as R
-
-if TYPE_CHECKING:
-    from .server import TesteeConfig
+from .config import TesteeConfig
+from .dsn import send_ndr
+from .relay import SMTP_TIMEOUT, DeliveryResult, Message, relay
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +53,11 @@ CLOSE_TIMEOUT = 2.0
 @dataclass
 class _Entry:
     id: int
-    message: R.Message
+    message: Message
     #: unknown local users accepted in-session (accept-then-bounce faults): they fail at the first attempt
     unknown_local: list[tuple[str, list[tuple[str, str | None]]]]
     arrived: float  #: time.monotonic() at acceptance
-    deferred: dict[str, R.Outcome] = field(default_factory=dict)  #: address -> its last 4yz outcome
+    deferred: dict[str, DeliveryResult] = field(default_factory=dict)  #: address -> its last 4yz result
     attempts: int = 0
     warned: bool = False
     next_retry: float = 0.0
@@ -68,7 +66,7 @@ class _Entry:
 class DeliveryQueue:
     """Queued messages and their timers; idle when nothing runs and nothing is scheduled."""
 
-    def __init__(self, config: "TesteeConfig", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: TesteeConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._clock = clock
         self._cond = threading.Condition()
@@ -82,7 +80,7 @@ class DeliveryQueue:
         self._closed = False
 
     # -- the public side --------------------------------------------------------------
-    def submit(self, message: R.Message, unknown_local: list[tuple[str, list[tuple[str, str | None]]]]) -> None:
+    def submit(self, message: Message, unknown_local: list[tuple[str, list[tuple[str, str | None]]]]) -> None:
         """Queue an accepted message; its first attempt starts now.  Busy from this call on."""
         with self._cond:
             if self._closed:
@@ -211,13 +209,13 @@ class DeliveryQueue:
         if entry.attempts == 0 or self._clock() >= entry.next_retry or expired:
             first = entry.attempts == 0
             rcpts = message.rcpts if first else [(o.address, o.params) for o in entry.deferred.values()]
-            outcomes = R.relay(message, cfg.routes, cfg.hostname, cfg.faults, rcpts=rcpts, connect=self._connect)
+            results = relay(message, cfg.routes, cfg.hostname, cfg.faults, rcpts=rcpts, connect=self._connect)
             if first:  # accept-then-bounce: unknown local users accepted in-session fail now
-                outcomes += [R.Outcome(a, p, "failed", "5.1.1", "") for a, p in entry.unknown_local]
+                results += [DeliveryResult(a, p, "failed", "5.1.1", "") for a, p in entry.unknown_local]
             entry.attempts += 1
             entry.next_retry = self._clock() + cfg.retry_interval
-            entry.deferred = {o.address: o for o in outcomes if o.action == "delayed"}
-            final = [o for o in outcomes if o.action != "delayed"]
+            entry.deferred = {r.address: r for r in results if r.action == "delayed"}
+            final = [r for r in results if r.action != "delayed"]
             if final:
                 self._send_dsn(message, final)
         if not entry.deferred:
@@ -234,17 +232,17 @@ class DeliveryQueue:
             until = message.received + cfg.queue_lifetime
             self._send_dsn(message, [replace(o, retry_until=until) for o in entry.deferred.values()])
 
-    def _send_dsn(self, message: R.Message, outcomes: list[R.Outcome]) -> None:
+    def _send_dsn(self, message: Message, results: list[DeliveryResult]) -> None:
         if self._closed:
             return
         cfg = self.config
-        R.send_ndr(message, outcomes, cfg.routes, cfg.hostname, cfg.faults, cfg.postmaster_notices,
-                   connect=self._connect)
+        send_ndr(message, results, cfg.routes, cfg.hostname, cfg.faults, cfg.postmaster_notices,
+                 connect=self._connect)
 
     @contextmanager
     def _connect(self, host: str, port: int) -> Iterator[smtplib.SMTP]:
         """An SMTP connection that ``close`` can abort."""
-        client = smtplib.SMTP(timeout=R.SMTP_TIMEOUT)
+        client = smtplib.SMTP(timeout=SMTP_TIMEOUT)
         with self._cond:
             if self._closed:
                 raise OSError("the testee is stopping")
