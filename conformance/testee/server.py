@@ -4,17 +4,21 @@ It listens through ``BoundController`` (conformance/serving.py): bound in the
 caller's thread, so a busy port is an OSError at once, and port 0 lets the
 kernel choose.  Each connection is a ``TesteeSMTP`` session (session.py).
 
-What happens to a message it answered 250 at the end of data:
+It is not a relay-nothing sink.  What happens to a message it answered 250 at
+the end of data:
 
-* without routes (``TesteeConfig.routes`` empty) nothing: it is dropped, and
-  no NDR is ever sent;
+* without routes (``TesteeConfig.routes`` empty): nothing; the message is
+  dropped and no DSN is ever sent;
 * with routes it enters the delivery queue (queue.py) before the 250 is
-  written: recipients in a routed domain are relayed to that domain's next hop
-  (relay.py), deferred ones retried, and DSNs for what failed, was delayed or
-  was relayed to a next hop without DSN go to the route of the sender's domain
-  (dsn.py).  Recipients of the local domain are accepted and dropped (a local
-  delivery that keeps nothing); unknown local users accepted in-session under
-  an accept-then-bounce fault fail at the first attempt and are bounced.
+  written.  Recipients in a routed domain are relayed to that domain's next hop
+  (relay.py); a 4yz or an unreachable next hop defers them, to be retried,
+  warned about and finally failed on the queue's timers.  DSNs (dsn.py) for
+  what failed, was delayed or was relayed to a next hop without DSN go to the
+  original reverse-path (faults aside), through the route of its domain (none
+  without one).
+  Unknown local users accepted in-session under an accept-then-bounce fault
+  fail at the first attempt and are bounced.  Recipients in no routed domain
+  (the local users, foreign ones accepted under open-relay) are dropped.
 
 ``Testee.wait_idle`` and ``Testee.on_idle`` say when that queue has nothing
 running and nothing scheduled.
