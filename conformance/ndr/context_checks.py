@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 
 from ..smtp.params import xtext_decode
-from .checks import Hit, _blocks
 from .envelope import Envelope
+from .hits import Hit, blocks
 from .message import NDRMessage
 
 
@@ -36,7 +36,7 @@ def envelope_checks(ndr: NDRMessage, env: Envelope) -> Iterator[Hit]:
         elif original_id.value != wanted:
             yield Hit("DSN-FMT-007", f"Original-Envelope-Id {original_id.value!r} is not the xtext-decoded ENVID "
                       f"{wanted!r}", original_id.line)
-    for block in _blocks(ndr):
+    for block in blocks(ndr):
         final = block.first("final-recipient")
         address = final.typed()[1].strip("<> ") if final else ""
         recipient = env.recipient(address) if address else None
@@ -81,7 +81,7 @@ def returned_content_checks(ndr: NDRMessage, env: Envelope) -> Iterator[Hit]:
     whole = third.content_type in ("message/rfc822", "message/global")
     body = third.decoded_body().strip(b"\r\n")
     has_body = bool(re.search(rb"(\r\n|\n|\r)(\r\n|\n|\r)\S", body)) if whole else False
-    failures = {(f.bare.lower()) for b in _blocks(ndr) for f in b.get("action")} & {"failed"}
+    failures = {(f.bare.lower()) for b in blocks(ndr) for f in b.get("action")} & {"failed"}
     ret = (env.ret or "").upper()
     if ret == "HDRS" and has_body:
         yield Hit("RET-002", "RET=HDRS asked for the header only, but the whole message came back", third.line)

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from ..checks.registry import finding
 from ..findings import Finding, Location, Profile, Severity
-from .checks import DSN_CHECKS, HEADER_CHECKS, Hit, NDRCheck
+from .checks import DSN_CHECKS, HEADER_CHECKS
 from .classify import VERDICTS, Kind, classify, looks_like_message, not_a_message_reason
 from .context_checks import envelope_checks, returned_content_checks, wire_checks
 from .envelope import Envelope
+from .hits import Hit, NDRCheck
 from .message import NDRMessage, load
 
 
