@@ -11,7 +11,9 @@ and the DSN-capable next hop), one not (the next hop of the plain relay domain).
 
 aiosmtpd 1.4.6 answers 555 to DSN parameters before any hook runs, upper-cases
 parameters and limits commands to 512 octets; ``HarnessSMTP`` parses MAIL and
-RCPT itself and records every parameter word exactly as sent.  The servers never
+RCPT itself, with the neutral parser of conformance/smtp/params.py (the judge
+reads the recorded words with it too), and records every parameter word
+exactly as sent.  The servers never
 relay, refuse recipients outside the test domains, cap message size and
 connections, and bind loopback by default.
 """
@@ -19,18 +21,22 @@ connections, and bind loopback by default.
 from __future__ import annotations
 
 import collections
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..serving import BoundController
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from ..serving import BoundController
+from ..smtp.params import DSN_PARAMS, param_names, split_path
 from .mailbox import Mailbox, Recipient, Transaction
 
-_ADDRESS = re.compile(r"^<([^<>]*)>(.*)$")
-DSN_PARAMS = ("RET", "ENVID", "NOTIFY", "ORCPT")
+if TYPE_CHECKING:
+    # typing.Self is Python 3.11+; only the type checker reads this import
+    from typing_extensions import Self
+
+#: commands may be this long (RFC 3461 needs 1036+ octets for MAIL and RCPT with DSN parameters)
+COMMAND_SIZE_LIMIT = 4096
 
 
 @dataclass
@@ -53,17 +59,23 @@ def verb_of(address: str) -> str:
     return local.split(".", 1)[0].lower()
 
 
+def _dsn_refused(dsn: bool, params: list[str]) -> bool:
+    """Whether a server without DSN must refuse these parameter words (they contain a DSN parameter)."""
+    return not dsn and not param_names(params).isdisjoint(DSN_PARAMS)
+
+
 class HarnessSMTP(SMTP):
-    command_size_limit = 4096
-    command_size_limits: dict[str, int] = collections.defaultdict(lambda: 4096)
+    command_size_limit = COMMAND_SIZE_LIMIT
     line_length_limit = 8192
 
-    def __init__(self, harness: "Harness", port: int, dsn: bool, **kwargs: Any) -> None:
+    def __init__(self, harness: Harness, port: int, dsn: bool, **kwargs: Any) -> None:
         self.harness = harness
         self.config = harness.config
         self.listen_port = port
         self.dsn = dsn
         super().__init__(_DataHandler(self), **kwargs)
+        # per session: aiosmtpd's class-level dict is shared by every instance
+        self.command_size_limits = collections.defaultdict(lambda: COMMAND_SIZE_LIMIT)
         self.tx: Transaction | None = None
         self.helo = ""
         self.lines: list[str] = []
@@ -85,6 +97,10 @@ class HarnessSMTP(SMTP):
         text = status.decode() if isinstance(status, bytes) else str(status)
         self.lines.append(f"S: {text}")
         await super().push(status)
+
+    def reset(self) -> None:
+        """Forget the transaction (aiosmtpd's own reset, which it leaves unannotated)."""
+        self._set_rset_state()  # type: ignore[no-untyped-call]
 
     def _client(self, verb: str, arg: str | None) -> None:
         self.lines.append(f"C: {verb}{' ' + arg if arg else ''}")
@@ -110,7 +126,7 @@ class HarnessSMTP(SMTP):
             await self.push("501 5.5.4 Syntax: EHLO hostname")
             return
         self._finish()
-        self._set_rset_state()
+        self.reset()
         self.session.extended_smtp = True
         self.session.host_name = hostname
         self.helo = hostname
@@ -125,7 +141,7 @@ class HarnessSMTP(SMTP):
     async def smtp_HELO(self, hostname: str | None) -> None:
         self._client("HELO", hostname)
         self._finish()
-        self._set_rset_state()
+        self.reset()
         self.session.host_name = hostname or ""
         self.helo = hostname or ""
         await self.push(f"250 {self.config.hostname}")
@@ -135,20 +151,19 @@ class HarnessSMTP(SMTP):
         if self.tx is not None and self.envelope.mail_from is not None:
             await self.push("503 5.5.1 Error: nested MAIL command")
             return
-        match = _ADDRESS.match((arg or "")[5:].lstrip()) if (arg or "")[:5].upper() == "FROM:" else None
-        if not match:
+        parsed = split_path(arg or "", "FROM")
+        if parsed is None:
             await self.push("501 5.5.4 Syntax: MAIL FROM:<address>")
             return
-        params = match.group(2).split()
+        mail_from, params = parsed
         self._finish()
         self.tx = Transaction(Mailbox.new_id(), "refused", self.listen_port, self.dsn,
-                              peer=str(self.session.peer), helo=self.helo, mail_from=match.group(1),
+                              peer=str(self.session.peer), helo=self.helo, mail_from=mail_from,
                               mail_params=params)
-        names = [p.split("=", 1)[0].upper() for p in params]
-        if not self.dsn and any(n in DSN_PARAMS for n in names):
+        if _dsn_refused(self.dsn, params):
             await self.push("555 5.5.4 DSN parameters are not supported here")
             return  # recorded: a target that sends them to a non-DSN server is judged on this
-        self.envelope.mail_from = match.group(1)
+        self.envelope.mail_from = mail_from
         await self.push("250 2.1.0 Ok")
 
     async def smtp_RCPT(self, arg: str | None) -> None:
@@ -156,11 +171,11 @@ class HarnessSMTP(SMTP):
         if self.tx is None or self.envelope.mail_from is None:
             await self.push("503 5.5.1 Error: need MAIL command")
             return
-        match = _ADDRESS.match((arg or "")[3:].lstrip()) if (arg or "")[:3].upper() == "TO:" else None
-        if not match:
+        parsed = split_path(arg or "", "TO")
+        if parsed is None:
             await self.push("501 5.5.4 Syntax: RCPT TO:<address>")
             return
-        address, params = match.group(1), match.group(2).split()
+        address, params = parsed
         recipient = Recipient(address, params)
         self.tx.recipients.append(recipient)
         reply = self._rcpt_reply(address, params)
@@ -176,8 +191,7 @@ class HarnessSMTP(SMTP):
             return f"550 5.7.1 <{address}>: relay access denied (a test harness)"
         if self.tx.role == "refused":
             self.tx.role = role
-        names = [p.split("=", 1)[0].upper() for p in params]
-        if not self.dsn and any(n in DSN_PARAMS for n in names):
+        if _dsn_refused(self.dsn, params):
             return "555 5.5.4 DSN parameters are not supported here"
         if role == "sink":
             return "250 2.1.5 Ok (sink)"
@@ -221,12 +235,12 @@ class _DataHandler:
         tx.data_reply = reply
         self.server.lines.append(f"S: {reply}")
         self.server._finish()
-        self.server._set_rset_state()
+        self.server.reset()
         return reply
 
 
 class _Listener(BoundController):
-    def __init__(self, harness: "Harness", port: int, dsn: bool) -> None:
+    def __init__(self, harness: Harness, port: int, dsn: bool) -> None:
         self.harness = harness
         self.dsn = dsn
         cfg = harness.config
@@ -270,7 +284,7 @@ class Harness:
             listener.stop()
         self._listeners.clear()
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Self:
         self.start()
         return self
 

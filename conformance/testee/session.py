@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+# The testee's own parameter code, not conformance/smtp/params.py: a reference MTA that shared
+# the judge's parser would agree with its bugs and could never expose them.
 from . import params as P
 from . import replies
 from .param_policy import MAIL_DSN_PARAMETERS, MAIL_PARAMETERS, RCPT_PARAMETERS, refusal
