@@ -15,10 +15,10 @@ the end of data:
   warned about and finally failed on the queue's timers.  DSNs (dsn.py) for
   what failed, was delayed or was relayed to a next hop without DSN go to the
   original reverse-path (faults aside), through the route of its domain (none
-  without one).
-  Unknown local users accepted in-session under an accept-then-bounce fault
-  fail at the first attempt and are bounced.  Recipients in no routed domain
-  (the local users, foreign ones accepted under open-relay) are dropped.
+  without one).  Unknown local users accepted in-session under an
+  accept-then-bounce fault fail at the first attempt and are bounced.
+  Recipients in no routed domain (the local users, foreign ones accepted under
+  open-relay) are dropped.
 
 ``Testee.wait_idle`` and ``Testee.on_idle`` say when that queue has nothing
 running and nothing scheduled.
