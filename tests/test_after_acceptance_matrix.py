@@ -22,7 +22,7 @@ import pytest
 
 from conformance.findings import Outcome, Profile, Severity
 from conformance.harness.servers import Harness, HarnessConfig
-from conformance.runner import CaseResult, CaseRunner
+from conformance.run import CaseResult, CaseRunner
 from conformance.suite.loader import load_suite
 from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case

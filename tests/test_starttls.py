@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance.findings import Outcome, Profile
-from conformance.runner import CaseRunner
+from conformance.run import CaseRunner
 from conformance.suite.loader import load_suite
 from conformance.target import StartTLS, TargetSettings, make_settings
 

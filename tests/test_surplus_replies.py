@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from conformance.findings import Outcome, Profile
-from conformance.runner import CaseResult, CaseRunner
+from conformance.run import CaseResult, CaseRunner
+from conformance.run.probe import run_probe
 from conformance.suite.loader import load_suite
 from conformance.target import StartTLS, make_settings
 
@@ -60,7 +61,7 @@ def run_case(port: int, tmp_path: Path) -> CaseResult:
         known_recipient=None, starttls=StartTLS.OFF, timeout=5, profile=Profile.ANTI_BACKSCATTER, strict=False,
         report_dir=tmp_path)
     runner = CaseRunner(settings)
-    runner._probe = runner._run_probe()  # the probe is one session of its own: give it the same server
+    runner.adopt_probe(run_probe(settings))  # the probe is one session of its own: give it the same server
     return runner.run(load_suite(path).cases[0])
 
 

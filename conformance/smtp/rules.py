@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..checks.registry import finding
-from ..findings import Finding, Profile
+from ..findings import Finding, Location, Profile
 from . import enhanced
 from .codes import RCPT_SEQUENCE, is_registered
 from .reply import ENHANCED_LIKE, Reply
@@ -32,7 +32,7 @@ class ReplyContext:
     profile: Profile
     esc_advertised: bool = False
     helo_session: bool = False  #: the session said HELO, not EHLO
-    where: str = ""
+    where: Location | str = ""
 
 
 def check_reply(reply: Reply, ctx: ReplyContext) -> list[Finding]:
@@ -161,7 +161,7 @@ def _condition(check_id: str, wanted: str) -> str | None:
     return None
 
 
-def unsolicited_finding(data: bytes, profile: Profile, where: str) -> Finding:
+def unsolicited_finding(data: bytes, profile: Profile, where: Location | str) -> Finding:
     """SMTP-RPL-007: bytes arrived that no command asked for."""
     shown = data[:120].decode("utf-8", errors="replace")
     return finding(

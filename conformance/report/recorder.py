@@ -1,0 +1,146 @@
+"""The run's records, its reports and its exit status; on the xdist controller (or the only process).
+
+Every case's record arrives here from its report (all xdist workers' too); at
+the end of the session the JUnit file and results.json are written and the
+exit status is decided: 1 when a case failed, else 75 when nothing could be
+judged, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+from ..exitcodes import ExitCode
+from ..run import CaseRunner
+from ..target import TargetSettings
+from .junit import write_report
+from .records import CaseRecord, collection_error_record
+from .terminal import terminal_progress_for, write_summary
+
+#: which exit status wins when several apply
+PRECEDENCE = [ExitCode.CONFORMANT, ExitCode.COULD_NOT_TEST, ExitCode.NON_CONFORMANT]
+
+
+def run_verdict(records: list[CaseRecord], could_not_test: str | None) -> tuple[ExitCode, str]:
+    """The run's exit status and the sentence that explains it."""
+    failed = sum(r.outcome in ("failed", "error") for r in records)
+    judged = sum(r.outcome in ("passed", "failed") for r in records)
+    reason = could_not_test or next(
+        (r.reason.removeprefix("could not test: ") for r in records if r.outcome == "could-not-test"), None)
+    if failed:
+        return ExitCode.NON_CONFORMANT, f"NON-CONFORMANT: {failed} case(s) failed"
+    if reason:
+        return ExitCode.COULD_NOT_TEST, f"COULD NOT TEST: {reason}"
+    if not judged:
+        return ExitCode.COULD_NOT_TEST, ("COULD NOT TEST: no selected case could be judged "
+                                         "(each was skipped, inconclusive or could not test; reasons above)")
+    return ExitCode.CONFORMANT, f"CONFORMANT: {judged} case(s) judged, none failed"
+
+
+class RunRecorder:
+    """Probes the target once per run, collects the records, writes the reports, decides the exit status."""
+
+    def __init__(self, config: pytest.Config, settings: TargetSettings, runner: CaseRunner,
+                 spool: Any = None) -> None:
+        self.config = config
+        self.settings = settings
+        self.runner = runner
+        self.spool = spool  #: the harness spool handed to xdist workers (a Path), if any
+        self.records: list[CaseRecord] = []
+        self.started = time.time()
+
+    @property
+    def collect_only(self) -> bool:
+        return bool(self.config.option.collectonly)
+
+    def reporter(self) -> Any:
+        return self.config.pluginmanager.get_plugin("terminalreporter")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.collect_only:
+            return
+        if self.reporter() is not None:
+            self.runner.progress = terminal_progress_for(self.reporter())
+        self.runner.probe()  # one probe session per run, before any case and before xdist starts its workers
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        """Say first, in one line, when the target cannot be tested (after pytest's header, even under -q)."""
+        reason, reporter = self.could_not_test(), self.reporter()
+        if reason and reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"mta-conformance: COULD NOT TEST {self.settings.host}:{self.settings.port}: "
+                                f"{reason}", yellow=True, bold=True)
+
+    @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist installed it is never called
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand each xdist worker the controller's probe and harness spool."""
+        probe = self.runner.probed
+        if probe is not None:
+            node.workerinput["mta_probe"] = json.dumps(asdict(probe))
+        if self.spool is not None:
+            node.workerinput["mta_harness_spool"] = str(self.spool)
+
+    def could_not_test(self) -> str | None:
+        """Why nothing about the target could be judged (the probe failed), or None."""
+        probe = self.runner.probed
+        return probe.error if probe is not None else None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "mta_case", None)
+        if record is not None:
+            self.records.append(CaseRecord.from_dict(record))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and report.nodeid.endswith(".yaml"):
+            self.records.append(collection_error_record(report.nodeid, str(report.longrepr)))
+
+    def properties(self) -> dict[str, str]:
+        s = self.settings
+        props = {"target": f"{s.host}:{s.port}", "profile": str(s.profile), "strict": str(s.strict).lower(),
+                 "starttls": str(s.starttls), "helo": s.helo, "sender": s.sender,
+                 "known_recipient": s.known_recipient or "", "control_recipient": s.control_recipient or "",
+                 "local_domain": s.local_domain or ""}
+        probe = self.runner.probed
+        if probe is not None:
+            props["greeting"] = probe.greeting
+            props["ehlo_capabilities"] = " ".join(sorted(probe.capabilities))
+            if probe.error:
+                props["run_error"] = probe.error
+                props["could_not_test"] = probe.error
+        return props
+
+    def verdict(self) -> tuple[ExitCode, str]:
+        return run_verdict(self.records, self.could_not_test())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.runner.progress.close()
+        if self.collect_only or not self.records:
+            return  # nothing was run: the reports of an earlier run stay as they were
+        self.write_reports()
+        status = int(session.exitstatus)
+        if status in (ExitCode.CONFORMANT, ExitCode.NON_CONFORMANT):
+            # pytest says 1 for any failed test (the user's own too); the suite adds 75 and keeps 1 over it
+            code, _ = self.verdict()
+            session.exitstatus = max(ExitCode(status), code, key=PRECEDENCE.index)
+
+    def write_reports(self) -> None:
+        report_dir = self.settings.report_dir
+        properties = self.properties()
+        properties["verdict"] = self.verdict()[1]
+        report_dir.mkdir(parents=True, exist_ok=True)
+        cases = [record.to_dict() for record in self.records]
+        write_report(report_dir / "junit.xml", cases, properties, self.started, time.time() - self.started)
+        (report_dir / "results.json").write_text(json.dumps({"properties": properties, "cases": cases}, indent=1),
+                                                 encoding="utf-8")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.collect_only:
+            write_summary(terminalreporter, self.settings, self.records, self.verdict() if self.records else None)

@@ -1,0 +1,195 @@
+"""NDRs captured after a case's dialogue: attributed to the case, waited for, handed to the NDR judge.
+
+A case's dialogue proves what the target *said*; this module proves what it
+*did* after saying 250: whether an NDR came, to whom, and with what report
+(``ndr:``).  The NDR itself (its envelope, its Date, its bytes) is judged by
+:mod:`conformance.ndr`, the same checks ``mta-conformance lint`` runs; here are
+the waits and what only the case knows (how many NDRs, for which recipients).
+
+Transactions are attributed to a case by its token, which the runner puts in
+the reverse-path, in the recipient addresses and in the message itself, so
+cases sent together never see each other's mail.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..findings import Location
+from ..harness.mailbox import Transaction
+from ..ndr.dsn_fields import Block
+from ..ndr.lint import lint_message
+from ..ndr.message import NDRMessage, load
+from ..ndr.transaction import ReceivedEnvelope, ReceivedRecipient, transaction_findings
+from ..suite.model import NDRExpectation, RecipientReport
+from .collector import FindingCollector
+from .sent import SentCase
+from .waiting import WatchedMailbox
+
+AFTER = Location(detail="after the dialogue")
+
+
+def ndr_of(token: str, sender: str) -> Callable[[Transaction], bool]:
+    """Mail at the sink that belongs to a case: to its sender, to a token address, or carrying the token."""
+    lowered, sender, raw = token.lower(), sender.lower(), token.encode()
+
+    def match(tx: Transaction) -> bool:
+        if tx.role != "sink":
+            return False
+        if any((sender and r.address.lower() == sender) or lowered in r.address.lower() for r in tx.recipients):
+            return True
+        return tx.data is not None and raw in tx.data
+
+    return match
+
+
+@dataclass
+class CapturedNDR:
+    """One NDR of a case, parsed once for every check that reads it."""
+
+    number: int
+    tx: Transaction
+    parsed: NDRMessage | None
+
+    @classmethod
+    def of(cls, number: int, tx: Transaction) -> "CapturedNDR":
+        try:
+            parsed = load(tx.data) if tx.data is not None else None
+        except Exception:  # noqa: BLE001 - a garbage NDR gets findings from the linter, never a traceback
+            parsed = None
+        return cls(number, tx, parsed)
+
+    def blocks(self) -> list[tuple[str, Block]]:
+        """(Final-Recipient address, block) for each per-recipient block."""
+        status = self.parsed.status if self.parsed is not None else None
+        out = []
+        for block in status.recipients if status else []:
+            final = block.first("final-recipient")
+            if final is not None:
+                out.append((final.typed()[1].strip("<> "), block))
+        return out
+
+
+def judge_ndrs(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
+               within: float | None = None) -> None:
+    """Wait for the NDRs *spec* expects (or the quiet period, for none), then judge each and the reports."""
+    if spec.count == 0:
+        found = _wait_for_none(sent, spec, mailbox, log, within)
+    else:
+        found = _wait_for_some(sent, spec, mailbox, log, within)
+    ndrs = [CapturedNDR.of(number, tx) for number, tx in enumerate(found, start=1)]
+    for ndr in ndrs:
+        judge_one(sent, spec, ndr, log)
+    if spec.count and len(ndrs) >= spec.count:
+        for report in spec.reports:
+            judge_report(sent, report, ndrs, log)
+
+
+def _wait_for_none(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
+                   override: float | None) -> list[Transaction]:
+    quiet = override or sent.settings.quiet_period  # a slow case waits its whole delay timeout
+    sent.transcript.note(f"waiting {quiet:g} s: no NDR may arrive")
+    found = mailbox.wait_for(ndr_of(sent.token, sent.envelope.mail_from or ""), timeout=sent.remaining(quiet),
+                             settle=True)
+    notices = [tx for tx in found if tx.recipients and all(
+        r.address.rsplit("@", 1)[0].lower() == "postmaster" for r in tx.recipients)]
+    for tx in notices:
+        log.note(spec.check, f"a notice went to <{tx.recipients[0].address}> (the postmaster may be told, "
+                 f"by means that generate no DSN)", AFTER)
+    found = [tx for tx in found if tx not in notices]
+    if found:
+        log.add(spec.check, f"{len(found)} NDR(s) arrived although none may "
+                f"(to {', '.join('<' + r.address + '>' for tx in found for r in tx.recipients)})", where=AFTER)
+    return found
+
+
+def _wait_for_some(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
+                   override: float | None) -> list[Transaction]:
+    settings, sender = sent.settings, (sent.envelope.mail_from or "").lower()
+    within = override or spec.within or settings.ndr_timeout
+    is_ndr = ndr_of(sent.token, sender)
+    sent.transcript.note(f"waiting up to {within:g} s for {spec.count} NDR(s) to <{sender}>")
+    found = mailbox.wait_for(is_ndr, timeout=sent.remaining(within), count=spec.count)
+    if len(found) < spec.count and spec.optional:
+        log.note(spec.check, f"no NDR within {within:g} s; the target may send none", AFTER)
+    elif len(found) < spec.count:
+        log.add(spec.check, f"expected {spec.count} NDR(s) within {within:g} s, {len(found)} arrived", where=AFTER)
+    else:
+        # a duplicate may follow: wait out the quiet period from the dialogue (already
+        # over when cases were sent together) or a short grace after the last arrival
+        last = max(tx.ended or tx.started for tx in found)
+        grace = max(sent.remaining(settings.quiet_period), min(2.0, settings.quiet_period) - (time.time() - last))
+        found = mailbox.wait_for(is_ndr, timeout=max(0.0, grace), count=spec.count + 1, settle=True)
+        if len(found) > spec.count:
+            log.add(spec.extra_check, f"{len(found)} NDRs arrived for one message; {spec.count} expected",
+                    where=AFTER, condition=spec.extra_condition)
+    return found
+
+
+def received_envelope(tx: Transaction) -> ReceivedEnvelope:
+    """The harness's record of a transaction as the NDR judge's plain data."""
+    return ReceivedEnvelope(
+        reverse_path=tx.mail_from, arrived=tx.ended or tx.started or time.time(),
+        mail_params=tuple(tx.mail_params),
+        recipients=tuple(ReceivedRecipient(r.address, tuple(r.params)) for r in tx.recipients))
+
+
+def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: FindingCollector) -> None:
+    """One NDR: its transaction and Date, its bytes (the linter), the recipients it reports."""
+    tx, where = ndr.tx, Location(ndr=ndr.number)
+    sent.transcript.note(f"NDR {ndr.number} captured by the harness as {tx.id}: MAIL FROM:<{tx.mail_from}> "
+                         f"{' '.join(tx.mail_params)} RCPT TO:"
+                         f"{', '.join('<' + r.address + '>' for r in tx.recipients)}")
+    for line in (tx.data or b"").splitlines()[:80]:
+        sent.transcript.note(f"  | {line.decode('utf-8', 'replace')}")
+    profile, original = sent.settings.profile, sent.envelope.original()
+    findings = transaction_findings(received_envelope(tx), ndr.parsed, profile=profile, where=where,
+                                    original=original)
+    log.extend([f for f in findings if spec.envelope or f.check_id == "NDR-HDR-003"])
+    if ndr.parsed is None:
+        return
+    if spec.lint:
+        result = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
+                              dsn_expected="DSN" in sent.capabilities, where=where)
+        log.extend(result.findings)
+    if spec.final_recipients is not None:
+        reported = sorted(a.lower() for a, _ in ndr.blocks())
+        wanted = sorted(sent.render(a).lower() for a in spec.final_recipients)
+        if reported != wanted:
+            log.add("DSN-SEM-030", f"the NDR reports {reported or 'no recipient'}, expected {wanted}", where,
+                    condition="wrong-recipient")
+
+
+def judge_report(sent: SentCase, report: RecipientReport, ndrs: list[CapturedNDR], log: FindingCollector) -> None:
+    """One expected per-recipient block: present in some NDR, with the fields the case names."""
+    address = sent.render(report.final)
+    blocks = [(ndr.number, b) for ndr in ndrs for a, b in ndr.blocks() if a.lower() == address.lower()]
+    if not blocks:
+        log.add(report.check, f"no NDR has a per-recipient block for <{address}>", AFTER,
+                condition=report.condition)
+        return
+    number, block = blocks[0]
+    where = Location(ndr=number, detail=f"block for <{address}>")
+
+    def add(message: str) -> None:
+        log.add(report.check, message, where, condition=report.condition)
+
+    def value(name: str) -> str | None:
+        field = block.first(name)
+        return None if field is None else field.value
+
+    action = value("action")
+    if report.action is not None and (action or "").strip().lower() != report.action:
+        add(f"Action is {action!r}, expected {report.action!r}")
+    for name, pattern in (("status", report.status), ("diagnostic-code", report.diagnostic)):
+        got = value(name)
+        if pattern is not None and (got is None or not re.match(sent.render(pattern), got.strip(), re.I)):
+            add(f"{name.title()} is {got!r}, expected /{pattern}/")
+    remote = value("remote-mta")
+    if report.remote_mta is True and remote is None:
+        add("no Remote-MTA: the block does not name the server that refused")
+    elif report.remote_mta is False and remote is not None:
+        add(f"Remote-MTA {remote!r} for a failure no remote server was involved in")
