@@ -14,8 +14,8 @@ def test_basic_codes() -> None:
 
 
 def test_enhanced_registry() -> None:
-    assert len(enhanced.REGISTRY) == len(set(enhanced.REGISTRY))
-    for key, row in enhanced.REGISTRY.items():
+    assert len(enhanced.ENHANCED_CODES) == len(set(enhanced.ENHANCED_CODES))
+    for key, row in enhanced.ENHANCED_CODES.items():
         assert enhanced.syntax_error(f"5.{key}") is None
         assert all(200 <= c <= 599 for c in row.associated)
     assert enhanced.lookup("5.1.1").associated == (451, 550)

@@ -46,7 +46,7 @@ def syntax_error(code: str) -> str | None:
 
 
 _R3463 = "RFC 3463"
-_REGISTRY_ROWS: tuple[EnhancedCode, ...] = (
+_CODE_ROWS: tuple[EnhancedCode, ...] = (
     EnhancedCode("0.0", "Other undefined Status", (), _R3463, any_basic=True),
     EnhancedCode("1.0", "Other address status", (), _R3463),
     EnhancedCode("1.1", "Bad destination mailbox address", (451, 550), _R3463),
@@ -135,7 +135,7 @@ _REGISTRY_ROWS: tuple[EnhancedCode, ...] = (
     EnhancedCode("7.30", "REQUIRETLS support required", (550,), "RFC 8689"),
 )
 
-REGISTRY: dict[str, EnhancedCode] = {row.subject_detail: row for row in _REGISTRY_ROWS}
+ENHANCED_CODES: dict[str, EnhancedCode] = {row.subject_detail: row for row in _CODE_ROWS}
 
 #: RFC 3463 §3: details "only useful" with one class (ESC-008)
 PERMANENT_ONLY: frozenset[str] = frozenset(
@@ -146,4 +146,4 @@ TRANSIENT_ONLY: frozenset[str] = frozenset({"3.1", "4.1", "4.2", "4.3", "4.5", "
 
 def lookup(code: str) -> EnhancedCode | None:
     """The registry row for a (syntactically valid) enhanced code, class ignored."""
-    return REGISTRY.get(code.split(".", 1)[1]) if "." in code else None
+    return ENHANCED_CODES.get(code.split(".", 1)[1]) if "." in code else None
