@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,15 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from conformance.serving import free_port
 from conformance.testee import Testee, TesteeConfig
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Target:
@@ -42,6 +36,7 @@ class Target:
         self.kind = kind
         self.mta = None
         if kind == "testee":
+            # the harness listens in each pytest run, on ports the testee must route to from the start
             self.dsn, self.plain = free_port(), free_port()
             routes = {"relay.test": ("127.0.0.1", self.dsn), "sender.test": ("127.0.0.1", self.dsn),
                       "plain-relay.test": ("127.0.0.1", self.plain)}

@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 import atexit
 import os
-import random
 import shutil
 import signal
 import socket
@@ -29,6 +28,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from conformance.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab"
@@ -106,29 +107,6 @@ class MTAPorts:
     relay: int
     plain_relay: int
     sink: int
-
-
-#: real MTAs read their ports from a configuration file, so ports are picked before they are bound;
-#: picking below the kernel's ephemeral range (32768-60999 by default) means no port-0 bind and no
-#: outgoing connection of another test can take the port in between
-_PICK_RANGE = (20000, 32000)
-_picked: set[int] = set()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free now, outside the ephemeral range, and not handed out before in this process."""
-    for _ in range(1000):
-        port = random.randrange(*_PICK_RANGE)
-        if port in _picked:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-        _picked.add(port)
-        return port
-    raise MTAStartError(f"no free port in {_PICK_RANGE[0]}-{_PICK_RANGE[1]} on {host}")
 
 
 def wait_for_greeting(host: str, port: int, deadline: float) -> bytes:
@@ -402,6 +380,12 @@ class EximInstance(RealMTA):
 
 
 def new_ports() -> MTAPorts:
-    """Strict, backscatter, relay (= sink: the harness's DSN port), plain relay."""
+    """Strict, backscatter, relay (= sink: the harness's DSN port), plain relay.
+
+    Real MTAs read their ports from a configuration file, so the ports are picked
+    before anything binds them: ``free_port`` picks them in 20000-32000, below
+    the kernel's ephemeral range, where no port-0 bind or outgoing connection of
+    another test can take them in between.
+    """
     relay = free_port()
     return MTAPorts(free_port(), free_port(), relay, free_port(), relay)
