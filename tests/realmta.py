@@ -14,9 +14,6 @@ remove_state_base() at the end of the session.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-
 import atexit
 import os
 import shutil
@@ -26,6 +23,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,7 +193,7 @@ class RealMTA(ABC):
         if os.geteuid() != 0:
             raise MTAStartError(f"{self.name} is not installed and installing needs root: run `sudo lab/install.sh {self.install_name}`")
         proc = subprocess.run(["bash", str(LAB / "install.sh"), self.install_name],
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
             raise MTAStartError(f"lab/install.sh {self.install_name} failed:\n{proc.stdout}{proc.stderr}")
 
@@ -292,7 +291,7 @@ class PostfixInstance(RealMTA):
 
     def _postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([_sbin("postfix"), "-c", str(self.conf_dir), *args],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
 
     def start(self, timeout: float = 30) -> None:
         self._prepare_base()
@@ -358,7 +357,7 @@ class EximInstance(RealMTA):
                 fh.write(f"{self.config}\n")
         trusted.chmod(0o644)
         proc = subprocess.run([str(EXIM), "-C", str(self.config), "-bd", "-q10s"],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         if proc.returncode != 0:
             raise MTAStartError(f"exim -bd failed: {proc.stdout}{proc.stderr}\n{self.log_tail()}")
         self._wait_ready(timeout)
