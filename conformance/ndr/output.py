@@ -1,8 +1,9 @@
 """Lint output: text for people, JSON and JUnit for machines, all streamed.
 
 Each writer takes one result at a time and keeps no message data, so memory
-does not grow with the number of messages; the JUnit writer spools testcases
-to a temporary file because the suite's counts must come first.
+does not grow with the number of messages; the JUnit writer (report/junit.py's,
+as for a run) spools testcases to a temporary file because the suite's counts
+must come first.
 
 An input that was not judged ("too large", "not a message", "not an mbox") is
 reported like any other verdict (a verdict line, a JSON item, a testcase, as
@@ -15,13 +16,12 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
-import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import IO
 
 from ..findings import Finding, Severity
+from ..report.junit import StreamedSuite, junit_case
 from .classify import VERDICTS, Kind
 from .lint import LintResult
 
@@ -135,44 +135,37 @@ def _json_finding(f: Finding) -> dict[str, object]:
 
 
 class JUnitWriter(Writer):
-    """One testcase per message, one <failure> per error finding (or for an input not judged)."""
+    """One testcase per message, one <failure> per error finding (or for an input not judged).
+
+    The XML is report/junit.py's, as for a run's report; it spools the
+    testcases, because the suite's counts come first.
+    """
 
     def __init__(self, out: IO[str], floor: Severity) -> None:
         super().__init__(out, floor)
-        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by close()
-        self.failed_cases = 0
+        self.report = StreamedSuite(out, name="mta-conformance lint", suite="mta-conformance.lint")
 
     def write(self, result: LintResult) -> None:
-        case = ET.Element("testcase", name=result.source, classname=f"mta-conformance.lint.{result.kind.value}")
-        errors = [f for f in result.findings if f.severity is Severity.ERROR]
-        for f in errors:
-            failure = ET.SubElement(case, "failure", message=f"{f.check_id}: {f.message}"[:500], type=f.check_id)
-            failure.text = f"{f.render()}"
-        if result.kind.is_unjudged:
-            failure = ET.SubElement(case, "failure", message=result.verdict[:500], type=result.kind.value)
-            failure.text = f"{result.source}: {result.verdict}"
-        self.failed_cases += bool(errors) or result.kind.is_unjudged
         others = [f.render() for f in self.shown(result) if f.severity is not Severity.ERROR]
-        out = ET.SubElement(case, "system-out")
-        out.text = "\n".join([f"verdict: {result.verdict}", *others])
-        self.spool.write(ET.tostring(case, encoding="unicode") + "\n")
+        case = junit_case(result.source, f"mta-conformance.lint.{result.kind.value}",
+                        stdout="\n".join([f"verdict: {result.verdict}", *others]))
+        for f in result.findings:
+            if f.severity is Severity.ERROR:
+                case.add_failure_info(message=f"{f.check_id}: {f.message}"[:500], output=f.render(),
+                                      failure_type=f.check_id)
+        if result.kind.is_unjudged:
+            case.add_failure_info(message=result.verdict[:500], output=f"{result.source}: {result.verdict}",
+                                  failure_type=result.kind.value)
+        self.report.add(case)
 
     def finish(self) -> None:
-        self.out.write('<?xml version="1.0" encoding="utf-8"?>\n')
-        self.out.write(f'<testsuites name="mta-conformance lint" tests="{self.written}" '
-                       f'failures="{self.failed_cases}" errors="0">\n')
-        self.out.write(f'<testsuite name="mta-conformance.lint" tests="{self.written}" '
-                       f'failures="{self.failed_cases}" errors="0" skipped="0">\n')
-        self.spool.seek(0)
-        for line in self.spool:
-            self.out.write(line)
-        self.out.write("</testsuite>\n</testsuites>\n")
+        self.report.finish()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self.spool.close()
+            self.report.close()
 
 
 #: the concrete writers by --format name

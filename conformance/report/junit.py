@@ -1,25 +1,52 @@
-"""JUnit XML for CI gates and certification runs, written with junit-xml.
+"""JUnit XML for CI gates: the one module that writes it, for runs and for ``lint``.
 
-One testcase per case, named by the case id (stable across releases, so CI
-history lines up); the classname is the suite.  A failure's message names the
-catalogue ids and RFC sections; warnings, info findings and the SMTP
-transcript go into system-out.  Inconclusive and skipped cases are <skipped>
-with their reason.  Collection errors (a malformed case file) are <error>.
+junit-xml builds the testsuite and testcase elements; what it gets wrong for
+the Jenkins schema (junit-10.xsd, also what GitLab reads) is mended here and
+nowhere else: its ``disabled`` attribute is dropped, times are rounded to
+milliseconds, the ``<testsuites>`` root is assembled here, and characters XML
+cannot carry (control characters from a target's replies or a message) are
+removed, so one odd byte from outside never makes the whole report unreadable.
 
-Records are plain dicts (what a worker attaches to its report), so under
-pytest-xdist the controller can write the one file from all workers' reports.
+A run report (:func:`write_report`) has one testcase per case, named by the
+case id (stable across releases, so CI history lines up), one testsuite per
+suite; a failure's message names the catalogue ids and RFC sections; warnings,
+info findings and the SMTP transcript go into system-out; inconclusive,
+skipped and could-not-test cases are <skipped> with their reason; collection
+errors (a malformed case file) are <error>.  Its records are plain dicts (what
+a worker attaches to its report), so under pytest-xdist the controller writes
+the one file from all workers' reports.
+
+A lint report (:class:`StreamedSuite`) may hold a testcase for every message
+of a large mbox, so its testcases are spooled to a temporary file as they come
+and the document, whose counts come first, is written at the end.
 """
 
 from __future__ import annotations
 
+import re
 import socket
+import tempfile
+import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import xml.etree.ElementTree as ET
+from typing import IO, Any
 
 from junit_xml import TestCase, TestSuite
+
+__all__ = ["StreamedSuite", "TestCase", "build_testcase", "junit_case", "write_report"]
+
+_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+#: characters XML 1.0 does not allow (and the noncharacters junit-xml also drops)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+#: stands where the streamed testcases go while the rest of the document is built
+_CASES = "\ue000mta-conformance-testcases\ue000"
+_INDENT = "  "
+
+
+def junit_case(name: str, classname: str, *, elapsed: float = 0.0, stdout: str | None = None) -> TestCase:
+    """A testcase that may take several failures (one per error finding); *elapsed* in seconds."""
+    return TestCase(name=name, classname=classname, elapsed_sec=round(elapsed, 3), stdout=stdout or None,
+                    allow_multiple_subelements=True)
 
 
 def _system_out(record: dict[str, Any]) -> str:
@@ -37,12 +64,9 @@ def _system_out(record: dict[str, Any]) -> str:
 
 
 def build_testcase(record: dict[str, Any]) -> TestCase:
-    case = TestCase(
-        name=record["case_id"],
-        classname=f"mta-conformance.{record.get('suite', 'suite')}",
-        elapsed_sec=round(float(record.get("duration", 0.0)), 3),
-        stdout=_system_out(record) or None,
-    )
+    """A run's case record as a testcase."""
+    case = junit_case(record["case_id"], f"mta-conformance.{record.get('suite', 'suite')}",
+                      elapsed=float(record.get("duration", 0.0)), stdout=_system_out(record))
     outcome = record["outcome"]
     if outcome == "failed":
         message = record.get("failure_message") or "failed"
@@ -79,35 +103,91 @@ def write_report(
     ]
     if not suites:
         suites = [TestSuite(name="mta-conformance", test_cases=[], properties=properties, timestamp=timestamp)]
-    xml = _document(suites)
+    xml = _document("mta-conformance", [_suite_element(suite) for suite in suites])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(xml, encoding="utf-8")
     tmp.replace(path)
 
 
-def _document(suites: list[TestSuite]) -> str:
-    """The <testsuites> document.
+def _suite_element(suite: TestSuite) -> ET.Element:
+    """junit-xml's <testsuite> without what the schema refuses (``disabled``, unrounded ``time``)."""
+    element: ET.Element = suite.build_xml_doc(encoding="utf-8")
+    element.attrib.pop("disabled", None)
+    element.set("time", f"{float(element.get('time', '0') or 0):.3f}")
+    return element
 
-    junit-xml builds each <testsuite>; the root is assembled here because
-    junit-xml adds a ``disabled`` attribute and unrounded times that the
-    Jenkins schema (junit-10.xsd, also what GitLab reads) does not allow.
-    """
+
+def _root(name: str, suites: list[ET.Element]) -> ET.Element:
+    """The <testsuites> root over *suites*, with their totals."""
     root = ET.Element("testsuites")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     elapsed = 0.0
-    for suite in suites:
-        element = suite.build_xml_doc(encoding="utf-8")
-        element.attrib.pop("disabled", None)
-        seconds = float(element.get("time", "0") or 0)
-        element.set("time", f"{seconds:.3f}")
-        elapsed += seconds
+    for element in suites:
+        elapsed += float(element.get("time", "0") or 0)
         for key in totals:
             totals[key] += int(element.get(key, "0"))
         root.append(element)
-    root.set("name", "mta-conformance")
+    root.set("name", name)
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", f"{elapsed:.3f}")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return root
+
+
+def _document(name: str, suites: list[ET.Element]) -> str:
+    """The whole document, indented."""
+    root = _root(name, suites)
+    ET.indent(root, space=_INDENT)
+    return _DECLARATION + _xml_text(root) + "\n"
+
+
+def _xml_text(element: ET.Element) -> str:
+    return _NOT_XML.sub("", ET.tostring(element, encoding="unicode"))
+
+
+class StreamedSuite:
+    """A document of one testsuite whose testcases are written as they come, in constant memory.
+
+    ``add`` spools each testcase (as junit-xml builds it) to a temporary file;
+    ``finish`` writes the document with the counts to *out*; ``close`` lets go
+    of the temporary file, also when the output failed.
+    """
+
+    def __init__(self, out: IO[str], *, name: str, suite: str) -> None:
+        self.out = out
+        self.name = name
+        self.suite = suite
+        self.counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        self.elapsed = 0.0
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def add(self, case: TestCase) -> None:
+        """Spool one testcase and count it."""
+        self.counts["tests"] += 1
+        self.counts["failures"] += case.is_failure()
+        self.counts["errors"] += case.is_error()
+        self.counts["skipped"] += case.is_skipped()
+        self.elapsed += case.elapsed_sec or 0.0
+        element = TestSuite(self.suite, [case]).build_xml_doc(encoding="utf-8").find("testcase")
+        assert element is not None  # junit-xml writes one per case
+        ET.indent(element, space=_INDENT, level=2)
+        self._spool.write(_INDENT * 2 + _xml_text(element) + "\n")
+
+    def finish(self) -> None:
+        """Write the document: the root and suite with their counts around the spooled testcases."""
+        suite = _suite_element(TestSuite(self.suite, []))
+        for key, value in self.counts.items():
+            suite.set(key, str(value))
+        suite.set("time", f"{self.elapsed:.3f}")
+        suite.text = _CASES
+        head, tail = _document(self.name, [suite]).split(_CASES)
+        self.out.write(head + "\n")
+        self._spool.seek(0)
+        for line in self._spool:
+            self.out.write(line)
+        self.out.write(_INDENT + tail.lstrip())
+
+    def close(self) -> None:
+        """Let go of the temporary file."""
+        self._spool.close()
