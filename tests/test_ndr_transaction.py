@@ -16,7 +16,11 @@ from conformance.ndr.command import NO_ORIGINAL
 from conformance.ndr.envelope import Envelope
 from conformance.ndr.lint import lint_bytes, lint_message
 from conformance.ndr.message import load
-from conformance.ndr.transaction import ReceivedEnvelope, ReceivedRecipient, transaction_findings
+from conformance.ndr.transaction import (
+    ReceivedEnvelope,
+    ReceivedRecipient,
+    transaction_findings,
+)
 
 
 def test_lint_message_is_lint_bytes_on_a_parsed_message() -> None:
