@@ -108,7 +108,3 @@ def transaction_findings(received: ReceivedEnvelope, ndr: NDRMessage | None, *, 
     if ndr is not None:
         out.extend(date_findings(ndr, received.arrived, profile=profile, where=base))
     return out
-
-
-#: the checks that need the original transaction's envelope
-NEED_ORIGINAL = ("NDR-ENV-002", "NDR-ENV-005")
