@@ -13,9 +13,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from .exitcodes import TABLE, ExitCode
 
@@ -34,7 +35,7 @@ class _RunCommand:
     def pytest_configure(self, config: Any) -> None:
         import pytest
 
-        from .plugin import settings_key
+        from .collect import settings_key
 
         settings = config.stash.get(settings_key, None)
         if settings is not None and not settings.active:
@@ -166,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --testee: inject this fault (repeatable; see `testee --list-faults`)")
     run.add_argument("--suite", dest="suites", action="append", default=[], type=Path, metavar="PATH",
                      help="case file (*.mta.yaml) or folder of them to run instead of the shipped suites")
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest, e.g. -- --mta-host=mx.example")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                     help="arguments for pytest, e.g. -- --mta-host=mx.example")
     run.set_defaults(func=_cmd_run)
 
     from .testee.command import add_testee_parser

@@ -24,7 +24,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         try:
             return cls[text.strip().upper()]
         except KeyError:
@@ -90,7 +90,7 @@ class Location:
     def __bool__(self) -> bool:
         return bool(str(self))
 
-    def within(self, outer: "Location") -> "Location":
+    def within(self, outer: Location) -> Location:
         """This location inside *outer* (a line of a linted message inside NDR 2 of a case)."""
         return Location(
             step=self.step if self.step is not None else outer.step,
@@ -130,6 +130,6 @@ class Finding:
         return f"{self.check_id} {self.severity}: {self.message}{loc}{ref}"
 
 
-def worst(findings: "list[Finding] | tuple[Finding, ...]") -> Severity | None:
+def worst(findings: list[Finding] | tuple[Finding, ...]) -> Severity | None:
     """The highest severity among *findings*, or None when there are none."""
     return max((f.severity for f in findings), default=None)

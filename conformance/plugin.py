@@ -146,7 +146,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     settings = parent.config.stash.get(settings_key, None)
     if settings is None or not settings.active or not is_case_file(file_path):
         return None
-    return CaseFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+    return CaseFile.from_parent(parent, path=file_path)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
 from realmta import EximInstance, MTAStartError, PostfixInstance, RealMTA, new_ports, remove_state_base
 
 pytest_plugins = ["pytester"]

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from realmta import RealMTA
 
 pytestmark = pytest.mark.realmta

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_fault_matrix import AFTER_ACCEPTANCE_FAULTS, assert_kind
 
 from conformance.findings import Outcome, Profile, Severity
 from conformance.harness.servers import Harness, HarnessConfig
@@ -28,7 +29,6 @@ from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case
 from conformance.target import StartTLS, make_settings
 from conformance.testee import FAULTS, Testee, TesteeConfig
-from test_fault_matrix import AFTER_ACCEPTANCE_FAULTS, assert_kind
 
 CASES: list[Case] = [case for path in shipped_case_files() if path.parent.name == "after-acceptance"
                      for case in load_suite(path).cases]

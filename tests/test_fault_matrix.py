@@ -48,7 +48,7 @@ F, INC, S = "failed", "inconclusive", "skipped"
 
 
 def each(ids: set[str], verdict: str, check: str | None) -> dict[str, tuple[str, str | None]]:
-    return {case_id: (verdict, check) for case_id in ids}
+    return dict.fromkeys(ids, (verdict, check))
 
 
 #: fault -> {case id: (verdict, check id that must be among its findings)}; unlisted cases pass

@@ -291,7 +291,7 @@ def test_named_verdicts_on_real_messages() -> None:
     nested = lint_bytes((CORPUS / "sisimai-rfc3464-09.eml").read_bytes())  # DSN inside multipart/mixed
     assert [(f.check_id, f.severity) for f in nested.findings if f.check_id == "MPR-001"] == \
         [("MPR-001", Severity.WARNING)]
-    arf = [p for p in CORPUS.glob("*arf*.eml")]
+    arf = list(CORPUS.glob("*arf*.eml"))
     for path in arf:
         result = lint_bytes(path.read_bytes())
         assert result.kind is Kind.ARF and result.findings == []

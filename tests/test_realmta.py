@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from realmta import KNOWN_RECIPIENT, EximInstance, PostfixInstance, RealMTA, new_ports
 
 pytestmark = pytest.mark.realmta

@@ -7,7 +7,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 import realmta
 from realmta import EximInstance, MTAStartError, PostfixInstance, new_ports
 

@@ -255,7 +255,7 @@ def compare(rows: list[Row], data: Any) -> Iterator[str]:
     common_md = [i for i in md_ids if i in data]
     common_yaml = [i for i in yaml_ids if i in set(md_ids)]
     if common_md != common_yaml:
-        first = next(n for n, (a, b) in enumerate(zip(common_md, common_yaml)) if a != b)
+        first = next(n for n, (a, b) in enumerate(zip(common_md, common_yaml, strict=False)) if a != b)
         yield f"@@ order @@\n- {common_md[first]} at position {first + 1}\n+ {common_yaml[first]}"
     for row in rows:
         entry = data.get(row.id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -163,7 +163,7 @@ def _drop_remarks(text: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_refs(source: str) -> tuple[str, ...]:
     """Turn a catalogue Source cell into readable references; never raises.
 

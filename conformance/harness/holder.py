@@ -10,13 +10,12 @@ over a harness that already listens (``adopted``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
 
 from .mailbox import Mailbox, SpoolMailbox
 from .servers import Harness, HarnessConfig
 
 #: what a case waits on: the harness's own mailbox, or a worker's view of the controller's spool
-AnyMailbox = Union[Mailbox, SpoolMailbox]
+AnyMailbox = Mailbox | SpoolMailbox
 
 
 class HarnessUnavailable(RuntimeError):

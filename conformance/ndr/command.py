@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..exitcodes import ExitCode
 from .sources import DEFAULT_MAX_MESSAGE_SIZE, format_size, parse_size
@@ -143,11 +143,12 @@ def _results(args: argparse.Namespace, profile: Profile, envelope: Envelope | No
         yield lint_transaction(tx, profile=profile, original=envelope, max_size=max_size)
 
 
-def add_lint_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_lint_parser(sub: argparse._SubParsersAction[Any]) -> None:
     lint = sub.add_parser("lint", help="judge NDR files (RFC 3464/6522/3463/5322) offline",
                           description="Judge NDR files (RFC 3464/6522/3463/5322) offline.", epilog=EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="message file, folder of them, or - for stdin")
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                      help="message file, folder of them, or - for stdin")
     lint.add_argument("--format", choices=("text", "json", "junit"), default="text")
     lint.add_argument("--profile", choices=("anti-backscatter", "strict-rfc"), default="anti-backscatter")
     lint.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")

@@ -199,7 +199,7 @@ def field_details(ndr: NDRMessage) -> Iterator[Hit]:
                 yield Hit("I18N-007", "Diagnostic-Code text is not plain ASCII (i-default)", diag.line)
         localized = block.get("localized-diagnostic")
         tags = [f.value.split(";", 1)[0].strip().lower() for f in localized]
-        if localized and (any(not t or ";" not in f.value for t, f in zip(tags, localized))
+        if localized and (any(not t or ";" not in f.value for t, f in zip(tags, localized, strict=False))
                           or len(set(tags)) != len(tags)):
             yield Hit("I18N-006", "Localized-Diagnostic fields need a language tag each, all different",
                       localized[0].line)

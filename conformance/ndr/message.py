@@ -239,7 +239,7 @@ def _split_multipart(ndr: NDRMessage, body: bytes, boundary: str, first_line: in
         return
     ndr.preamble = b"\n".join(lines[: starts[0]])
     ends = starts[1:] + [close if close is not None else len(lines)]
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         part_lines = lines[start + 1 : end]
         headers, blank = read_headers(part_lines, first_line + start + 1)
         body_lines = part_lines[blank + 1 :]

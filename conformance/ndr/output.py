@@ -34,7 +34,7 @@ class Writer(ABC):
     def __init__(self, out: IO[str], floor: Severity) -> None:
         self.out = out
         self.floor = floor
-        self.counts = {s: 0 for s in Severity}
+        self.counts = dict.fromkeys(Severity, 0)
         self.messages = 0  #: judged messages
         self.with_errors = 0
         self.unjudged = {k: 0 for k in Kind if k.is_unjudged}
@@ -65,7 +65,7 @@ class Writer(ABC):
     def write(self, result: LintResult) -> None:
         """Write one message's verdict in this format."""
 
-    def finish(self) -> None:
+    def finish(self) -> None:  # noqa: B027 - a hook most writers leave empty, not an abstract method
         """What follows the last result (summary, closing brackets)."""
 
     def close(self) -> None:

@@ -45,7 +45,7 @@ class CaseRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CaseRecord":
+    def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

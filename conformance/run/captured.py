@@ -23,7 +23,7 @@ from ..harness.mailbox import Transaction
 from ..ndr.dsn_fields import Block
 from ..ndr.lint import lint_message
 from ..ndr.message import NDRMessage, load
-from ..ndr.transaction import ReceivedEnvelope, ReceivedRecipient, transaction_findings
+from ..ndr.transaction import ReceivedEnvelope, ReceivedRecipient, date_findings, envelope_findings
 from ..suite.model import NDRExpectation, RecipientReport
 from .collector import FindingCollector
 from .sent import SentCase
@@ -55,7 +55,7 @@ class CapturedNDR:
     parsed: NDRMessage | None
 
     @classmethod
-    def of(cls, number: int, tx: Transaction) -> "CapturedNDR":
+    def of(cls, number: int, tx: Transaction) -> CapturedNDR:
         try:
             parsed = load(tx.data) if tx.data is not None else None
         except Exception:  # noqa: BLE001 - a garbage NDR gets findings from the linter, never a traceback
@@ -146,11 +146,11 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
     for line in (tx.data or b"").splitlines()[:80]:
         sent.transcript.note(f"  | {line.decode('utf-8', 'replace')}")
     profile, original = sent.settings.profile, sent.envelope.original()
-    findings = transaction_findings(received_envelope(tx), ndr.parsed, profile=profile, where=where,
-                                    original=original)
-    log.extend([f for f in findings if spec.envelope or f.check_id == "NDR-HDR-003"])
+    if spec.envelope:
+        log.extend(envelope_findings(received_envelope(tx), profile=profile, where=where, original=original))
     if ndr.parsed is None:
         return
+    log.extend(date_findings(ndr.parsed, received_envelope(tx).arrived, profile=profile, where=where))
     if spec.lint:
         result = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
                               dsn_expected="DSN" in sent.capabilities, where=where)

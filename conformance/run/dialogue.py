@@ -15,8 +15,15 @@ import time
 
 from ..findings import Finding, Location
 from ..progress import Progress
-from ..smtp.client import ConnectionClosed, ReplyTimeout, ReplyTooLarge, SMTPClientError, SMTPConnection, \
-    TargetUnreachable, TLSFailed
+from ..smtp.client import (
+    ConnectionClosed,
+    ReplyTimeout,
+    ReplyTooLarge,
+    SMTPClientError,
+    SMTPConnection,
+    TargetUnreachable,
+    TLSFailed,
+)
 from ..smtp.reply import Reply
 from ..smtp.rules import ReplyContext, check_reply, unsolicited_finding
 from ..suite import placeholders

@@ -23,7 +23,7 @@ from .probe import ProbeResult, run_probe
 from .relayed import judge_relayed
 from .result import CaseResult
 from .routes import RouteControl, RouteStatus
-from .waiting import Mailbox, WatchedMailbox
+from .waiting import MailSource, WatchedMailbox
 
 
 class CaseRunner:
@@ -34,7 +34,7 @@ class CaseRunner:
     raises RuntimeError, with the reason, when the harness cannot listen).
     """
 
-    def __init__(self, settings: TargetSettings, mailbox: Callable[[], Mailbox] | None = None) -> None:
+    def __init__(self, settings: TargetSettings, mailbox: Callable[[], MailSource] | None = None) -> None:
         self.settings = settings
         self.mailbox = mailbox
         self._probe: ProbeResult | None = None

@@ -9,7 +9,7 @@ from ..harness.mailbox import Transaction
 from ..progress import Progress
 
 
-class Mailbox(Protocol):
+class MailSource(Protocol):
     """What the run needs of the harness's captured mail (the harness's Mailbox, or an xdist worker's spool)."""
 
     def wait_for(self, predicate: Callable[[Transaction], bool], timeout: float, count: int = 1,
@@ -19,7 +19,7 @@ class Mailbox(Protocol):
 class WatchedMailbox:
     """A mailbox whose waits are shown as progress (the quiet period, an NDR's deadline)."""
 
-    def __init__(self, mailbox: Mailbox, progress: Progress, subject: str) -> None:
+    def __init__(self, mailbox: MailSource, progress: Progress, subject: str) -> None:
         self.mailbox = mailbox
         self.progress = progress
         self.subject = subject

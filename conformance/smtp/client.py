@@ -68,7 +68,7 @@ class SMTPConnection:
         self.transcript.note(f"connecting to {self.host}:{self.port}")
         try:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except socket.timeout:
+        except TimeoutError:
             raise TargetUnreachable(
                 f"cannot connect to {self.host}:{self.port}: no answer within {self.timeout:g} s"
             ) from None
@@ -105,7 +105,7 @@ class SMTPConnection:
         try:
             self._sock.settimeout(max(0.001, deadline - time.monotonic()))
             self._sock.sendall(data)
-        except socket.timeout:
+        except TimeoutError:
             raise ReplyTimeout(
                 f"the target did not take our data within {self.timeout:g} s", None
             ) from None
@@ -157,7 +157,7 @@ class SMTPConnection:
         try:
             self._sock.settimeout(max(0.001, remaining))
             return self._sock.recv(65536)
-        except (socket.timeout, ssl.SSLWantReadError):
+        except (TimeoutError, ssl.SSLWantReadError):
             return None
         except OSError as exc:
             self.closed_by_peer = True
@@ -186,7 +186,7 @@ class SMTPConnection:
                     data += chunk
                     if len(data) > MAX_REPLY_BYTES:
                         break
-            except (socket.timeout, ssl.SSLWantReadError, OSError):
+            except (TimeoutError, ssl.SSLWantReadError, OSError):
                 pass
         if data:
             for piece in data.splitlines(keepends=True):

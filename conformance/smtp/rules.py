@@ -88,7 +88,8 @@ def _syntax_rules(reply: Reply, add) -> None:  # type: ignore[no-untyped-def]
             shown = ", ".join(f"0x{b:02x}" for b in bad[:5])
             add("SMTP-RPL-006", f"reply line {index} text has octets outside printable US-ASCII ({shown})")
     if len(codes_seen) > 1:
-        add("SMTP-RPL-002", f"multiline reply mixes codes {', '.join(sorted(codes_seen))}; all lines must carry the same code")
+        add("SMTP-RPL-002", f"multiline reply mixes codes {', '.join(sorted(codes_seen))}; "
+            f"all lines must carry the same code")
 
 
 def _code_rules(reply: Reply, code: int, ctx: ReplyContext, add) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +117,8 @@ def _enhanced_rules(reply: Reply, code: int, ctx: ReplyContext, add) -> None:  #
             if ctx.helo_session:
                 add("ESC-005", f"after HELO the {code} reply carries no enhanced status code: {reply.one_line()!r}")
             else:
-                add("ESC-002", f"ENHANCEDSTATUSCODES was advertised but the {code} reply to {ctx.command} does not begin with an enhanced code: {reply.one_line()!r}")
+                add("ESC-002", f"ENHANCEDSTATUSCODES was advertised but the {code} reply to {ctx.command} "
+                    f"does not begin with an enhanced code: {reply.one_line()!r}")
     if klass == 3 and candidate is not None and ctx.esc_advertised:
         add("ESC-002", f"a 3xx reply must not carry an enhanced code: {reply.one_line()!r}")
     if candidate is None or exempt or enhanced.syntax_error(candidate):
@@ -131,15 +133,18 @@ def _enhanced_rules(reply: Reply, code: int, ctx: ReplyContext, add) -> None:  #
             for line in reply.lines
         }
         if len(per_line) > 1:
-            add("ESC-004", f"the lines of one multiline reply carry different enhanced codes: {', '.join(sorted(per_line))}")
+            add("ESC-004", f"the lines of one multiline reply carry different enhanced codes: "
+                f"{', '.join(sorted(per_line))}")
     row = enhanced.lookup(candidate)
     detail = candidate.split(".", 1)[1]
     # ESC-006: registered
     if row is None:
-        add("ESC-006", f"enhanced code {candidate} is not in the IANA registry", condition=_condition("ESC-006", "unregistered"))
+        add("ESC-006", f"enhanced code {candidate} is not in the IANA registry",
+            condition=_condition("ESC-006", "unregistered"))
         return
     if row.deprecated:
-        add("ESC-006", f"enhanced code {candidate} is registered only as deprecated ({row.title})", condition=_condition("ESC-006", "deprecated"))
+        add("ESC-006", f"enhanced code {candidate} is registered only as deprecated ({row.title})",
+            condition=_condition("ESC-006", "deprecated"))
     # ESC-008: permanence hints
     if klass == 4 and detail in enhanced.PERMANENT_ONLY:
         add("ESC-008", f"X.{detail} ({row.title}) is only useful as a permanent failure, but was sent with class 4")

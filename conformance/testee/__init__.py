@@ -3,6 +3,6 @@
 from .config import TesteeConfig
 from .faults import FAULT_KINDS, FAULTS, KINDS
 from .server import Testee, serve_forever
-from .session import ReceivedEnvelope
+from .session import AcceptedEnvelope
 
-__all__ = ["FAULTS", "FAULT_KINDS", "KINDS", "ReceivedEnvelope", "Testee", "TesteeConfig", "serve_forever"]
+__all__ = ["FAULTS", "FAULT_KINDS", "KINDS", "AcceptedEnvelope", "Testee", "TesteeConfig", "serve_forever"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from ..exitcodes import ExitCode
 
@@ -54,7 +55,7 @@ def run_testee(args: argparse.Namespace) -> int:
     return ExitCode.CONFORMANT
 
 
-def add_testee_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_testee_parser(sub: argparse._SubParsersAction[Any]) -> None:
     testee = sub.add_parser("testee", help="run the reference testee (a well-behaved MTA with optional faults)")
     testee.add_argument("--host", default="127.0.0.1")
     testee.add_argument("--port", type=int, default=2525, help="0 lets the kernel choose a free port")

@@ -36,7 +36,7 @@ from aiosmtpd.smtp import SMTP
 from ..serving import BoundController
 from .config import TesteeConfig
 from .queue import DeliveryQueue
-from .session import ReceivedEnvelope, TesteeSMTP
+from .session import AcceptedEnvelope, TesteeSMTP
 
 if TYPE_CHECKING:
     # typing.Self is Python 3.11+; only the type checker reads this import
@@ -85,7 +85,7 @@ class Testee:
     def __init__(self, config: TesteeConfig | None = None) -> None:
         self.config = config or TesteeConfig()
         #: every MAIL transaction's envelope as accepted, in order (for tests)
-        self.envelopes: list[ReceivedEnvelope] = []
+        self.envelopes: list[AcceptedEnvelope] = []
         self.queue = DeliveryQueue(self.config)
         #: open SMTP sessions (counted by the sessions, on the server's event loop)
         self.connections = 0

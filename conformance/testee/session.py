@@ -1,6 +1,3 @@
-# aiosmtpd types session, envelope and transport as Optional, though they are set for the whole
-# life of a connection, which is when these handlers run:
-# mypy: disable-error-code="union-attr"
 """One SMTP session with the reference testee: aiosmtpd's ``SMTP`` with the commands a conforming MTA needs.
 
 aiosmtpd 1.4.6 is a good SMTP engine but not a conforming MTA out of the box:
@@ -44,7 +41,7 @@ ParamPairs = list[tuple[str, str | None]]
 
 
 @dataclass
-class ReceivedEnvelope:
+class AcceptedEnvelope:
     """What the testee recorded of one MAIL transaction: the envelope as accepted (for tests)."""
 
     mail_from: str
@@ -76,7 +73,7 @@ class TesteeSMTP(SMTP):
         self._helo_session = False
         self._refused = 0
         self._accepted = 0
-        self._received: ReceivedEnvelope | None = None
+        self._received: AcceptedEnvelope | None = None
 
     # -- connection limits ---------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -181,7 +178,7 @@ class TesteeSMTP(SMTP):
             return
         self.envelope.mail_from = match.group(1)
         self.envelope.mail_options = [p.raw for p in plist]
-        self._received = ReceivedEnvelope(match.group(1), [(p.name, p.value) for p in plist])
+        self._received = AcceptedEnvelope(match.group(1), [(p.name, p.value) for p in plist])
         self.testee.envelopes.append(self._received)
         await self.push("250 2.1.0 Ok")
 
