@@ -1,23 +1,46 @@
-"""RFC 5322 date-times as NDRs write them: what is wrong with one, and reading one for comparison."""
+"""RFC 5322 date-times as NDRs write them: what is wrong with one, and reading one for comparison.
+
+Every date an NDR carries is untrusted text: a date the standard library can
+parse may still lie outside the years it can hold once its zone is applied
+(``31 Dec 9999 23:59 -1200`` is in year 10000 UTC).  Such a date is a finding
+of the row that judges the field, never an internal error of the linter.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
 _COMMENT = re.compile(r"\([^)]*\)")
+
+
+def _parse(text: str) -> datetime | None:
+    """*text* as a datetime, or None when the standard library cannot read it at all."""
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _in_utc(parsed: datetime) -> datetime | None:
+    """*parsed* moved to UTC, or None when that moment lies outside the years 1 to 9999."""
+    if parsed.tzinfo is None:
+        return parsed
+    try:
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
 
 
 def date_problem(value: str, numeric_zone: bool = False) -> str | None:
     """Why *value* is not a usable RFC 5322 date-time, or None."""
     text = _COMMENT.sub("", value).strip()
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return "not an RFC 5322 date-time"
+    parsed = _parse(text)
     if parsed is None:
         return "not an RFC 5322 date-time"
+    if _in_utc(parsed) is None:
+        return "its moment in UTC lies outside the years 1 to 9999 (not a date a reader can hold)"
     zone = text.split()[-1] if text.split() else ""
     if numeric_zone and not re.fullmatch(r"[+-][0-9]{4}", zone):
         return f"the zone {zone!r} is not numeric"
@@ -29,10 +52,14 @@ def date_problem(value: str, numeric_zone: bool = False) -> str | None:
     return None
 
 
-def aware_date_time(value: str) -> datetime | None:
-    """*value* (comments dropped) as a date-time with a zone, or None when it is not one."""
-    try:
-        parsed = email.utils.parsedate_to_datetime(_COMMENT.sub("", value).strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
+def utc_seconds(value: str) -> float | None:
+    """*value* (comments dropped) as seconds since the epoch, or None when it has no zone or no UTC moment.
+
+    Seconds, not datetimes, so comparing two dates with a margin never
+    overflows at the edges of the calendar.
+    """
+    parsed = _parse(_COMMENT.sub("", value).strip())
+    if parsed is None or parsed.tzinfo is None:
         return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    moment = _in_utc(parsed)
+    return None if moment is None else moment.timestamp()

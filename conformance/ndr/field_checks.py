@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 
 from ..smtp import enhanced
-from .dates import aware_date_time, date_problem
+from .dates import date_problem, utc_seconds
 from .dsn_fields import Block, Field
 from .hits import Hit, blocks
 from .message import NDRMessage
@@ -27,6 +26,8 @@ TYPED = {"reporting-mta", "dsn-gateway", "received-from-mta", "original-recipien
 _ORDER = ["original-recipient", "final-recipient", "action", "status", "remote-mta", "diagnostic-code",
           "last-attempt-date", "final-log-id", "will-retry-until"]
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
+#: seconds a field date may run ahead of the NDR's own Date before DSN-SEM-025 says it is after it
+_DATE_SLACK = 300.0
 
 
 def body_grammar(ndr: NDRMessage) -> Iterator[Hit]:
@@ -230,8 +231,8 @@ def _time_sanity(ndr: NDRMessage) -> Iterator[Hit]:
     """DSN-SEM-025: the dates of a DSN in the order events happen (a zone-less or invalid date is not compared)."""
     assert ndr.status is not None
 
-    def when(field_: Field | None) -> datetime | None:
-        return None if field_ is None else aware_date_time(field_.value)
+    def when(field_: Field | None) -> float | None:
+        return None if field_ is None else utc_seconds(field_.value)
 
     arrival = when(ndr.status.per_message.first("arrival-date"))
     dates = ndr.header("Date")
@@ -240,10 +241,10 @@ def _time_sanity(ndr: NDRMessage) -> Iterator[Hit]:
         attempt = when(block.first("last-attempt-date"))
         retry = when(block.first("will-retry-until"))
         line = block.line
-        if arrival and attempt and arrival > attempt:
+        if arrival is not None and attempt is not None and arrival > attempt:
             yield Hit("DSN-SEM-025", "Arrival-Date is after Last-Attempt-Date", line)
         for label, moment in (("Arrival-Date", arrival), ("Last-Attempt-Date", attempt)):
-            if moment and sent and moment > sent + timedelta(minutes=5):
+            if moment is not None and sent is not None and moment > sent + _DATE_SLACK:
                 yield Hit("DSN-SEM-025", f"{label} is after the NDR's own Date", line)
-        if retry and (arrival and retry < arrival or attempt and retry < attempt):
+        if retry is not None and any(earlier is not None and retry < earlier for earlier in (arrival, attempt)):
             yield Hit("DSN-SEM-025", "Will-Retry-Until is earlier than the dates it should follow", line)

@@ -1,0 +1,111 @@
+"""RFC faults seen in third-party NDRs, each on minimal synthetic bytes: the bad form is a finding, the good one is not.
+
+Every test builds its NDR from ``GOOD`` (a clean RFC 3464 DSN) by replacing
+one piece, so the finding it expects can come from nothing else.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.findings import Finding, Severity
+from conformance.ndr.lint import LintResult, lint_bytes
+
+GOOD = """\
+Date: Tue, 01 Dec 2026 10:00:00 +0000
+From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+To: sender@example.org
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <20261201100000.1@mx.example.net>
+In-Reply-To: <orig.1@example.org>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+ boundary="boundary_X"
+
+--boundary_X
+Content-Type: text/plain; charset=us-ascii
+
+Your message to <nobody@example.com> could not be delivered: 550 5.1.1 user unknown.
+
+--boundary_X
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+Arrival-Date: Tue, 01 Dec 2026 09:59:58 +0000
+
+Final-Recipient: rfc822; nobody@example.com
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.com
+Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.com>: user unknown
+Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000
+
+--boundary_X
+Content-Type: text/rfc822-headers
+
+From: sender@example.org
+To: nobody@example.com
+Subject: hello
+Message-ID: <orig.1@example.org>
+
+--boundary_X--
+"""
+
+
+def ndr(*replacements: tuple[str, str]) -> bytes:
+    """``GOOD`` with each (old, new) replaced once, as CRLF wire bytes."""
+    text = GOOD
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text.replace("\n", "\r\n").encode()
+
+
+def lint(raw: bytes) -> LintResult:
+    """The verdict on *raw*, which must never be an internal error of the linter."""
+    result = lint_bytes(raw)
+    assert result.internal_errors == []
+    return result
+
+
+def of(result: LintResult, check_id: str) -> list[Finding]:
+    return [f for f in result.findings if f.check_id == check_id]
+
+
+def test_good_ndr_is_clean() -> None:
+    assert lint(ndr()).findings == []
+
+
+# --- 1. garbage dates are findings, never internal errors ---------------------------------------------
+
+LATE = "Fri, 31 Dec 9999 23:59:59 -1200"
+
+
+@pytest.mark.parametrize(("old", "check_id"), [
+    ("Date: Tue, 01 Dec 2026 10:00:00 +0000", "NDR-HDR-002"),
+    ("Arrival-Date: Tue, 01 Dec 2026 09:59:58 +0000", "DSN-FMT-010"),
+    ("Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000", "DSN-FMT-023"),
+])
+def test_a_date_beyond_year_9999_in_utc_is_a_finding(old: str, check_id: str) -> None:
+    name = old.split(":", 1)[0]
+    result = lint(ndr((old, f"{name}: {LATE}")))
+    found = of(result, check_id)
+    assert len(found) == 1 and LATE in found[0].message and found[0].severity is Severity.ERROR
+
+
+def test_year_9999_everywhere_is_no_internal_error() -> None:
+    for late in (LATE, "Fri, 31 Dec 9999 23:59:59 +0000", "Fri, 31 Dec 9999 23:59:59 -0000",
+                 "Mon, 1 Jan 0001 00:00:00 +1400"):
+        lint(ndr(("Tue, 01 Dec 2026 10:00:00 +0000", late),
+                 ("Tue, 01 Dec 2026 09:59:58 +0000", late),
+                 ("Tue, 01 Dec 2026 09:59:59 +0000", late)))
+
+
+def test_dates_across_zones_are_compared_as_moments() -> None:
+    """09:59 -0100 is 10:59 UTC: after the NDR's own 10:00 +0000, so DSN-SEM-025; 10:59 +0100 is before it."""
+    late = lint(ndr(("Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000",
+                     "Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 -0100")))
+    assert [f.message for f in of(late, "DSN-SEM-025")] == ["Last-Attempt-Date is after the NDR's own Date"]
+    assert of(lint(ndr(("Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000",
+                        "Last-Attempt-Date: Tue, 01 Dec 2026 10:59:59 +0100"))), "DSN-SEM-025") == []
