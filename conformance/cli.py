@@ -129,12 +129,14 @@ def _cmd_check_cases(args: argparse.Namespace) -> int:
 
 
 def _cmd_checks(args: argparse.Namespace) -> int:
+    from .checks.coverage import coverage
     from .checks.registry import REGISTRY
     from .findings import Profile
 
+    statuses = coverage()
     for check in REGISTRY:
         sev = "/".join(str(check.severity(p)) for p in Profile)
-        print(f"{check.id:<14} {sev:<16} {check.section:<22} {check.title}")
+        print(f"{check.id:<14} {sev:<16} {statuses[check.id].status:<11} {check.section:<22} {check.title}")
     return ExitCode.CONFORMANT
 
 
@@ -189,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lint_parser(sub)
 
-    checks = sub.add_parser("checks", help="list every check of the registry with its severities")
+    checks = sub.add_parser("checks", help="list every check of the registry with its severities and where "
+                            "it is judged (case, lint, case+lint, not-covered, untestable)")
     checks.set_defaults(func=_cmd_checks)
     return parser
 
