@@ -109,3 +109,30 @@ def test_dates_across_zones_are_compared_as_moments() -> None:
     assert [f.message for f in of(late, "DSN-SEM-025")] == ["Last-Attempt-Date is after the NDR's own Date"]
     assert of(lint(ndr(("Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000",
                         "Last-Attempt-Date: Tue, 01 Dec 2026 10:59:59 +0100"))), "DSN-SEM-025") == []
+
+
+# --- 2. NDR-HDR-002: the NDR's own Date has a numeric zone (RFC 5322 §3.3, §4.3 obs-zone) -------------
+
+OWN_DATE = "Date: Tue, 01 Dec 2026 10:00:00 +0000"
+
+
+@pytest.mark.parametrize("zone", ["GMT", "UT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "Z", "A",
+                                  "gmt"])
+def test_an_obsolete_alphabetic_zone_in_the_date_is_ndr_hdr_002(zone: str) -> None:
+    value = f"Tue, 1 Dec 2026 10:00:00 {zone}"
+    found = of(lint(ndr((OWN_DATE, f"Date: {value}"))), "NDR-HDR-002")
+    assert len(found) == 1 and found[0].severity is Severity.ERROR
+    assert repr(value) in found[0].message and "RFC 5322 §3.3" in found[0].message
+    assert "obs-zone" in found[0].message
+
+
+def test_a_zone_name_outside_the_grammar_is_ndr_hdr_002() -> None:
+    found = of(lint(ndr((OWN_DATE, "Date: Tue, 1 Dec 2026 10:00:00 CET"))), "NDR-HDR-002")
+    assert len(found) == 1 and "'CET'" in found[0].message and "RFC 5322 §3.3" in found[0].message
+
+
+@pytest.mark.parametrize("value", ["Tue, 1 Dec 2026 10:00:00 +0000", "Tue, 1 Dec 2026 05:00:00 -0500",
+                                   "Tue, 1 Dec 2026 10:00:00 -0000", "1 Dec 2026 10:00:00 +0000",
+                                   "Tue, 1 Dec 2026 10:00:00 +0000 (UTC)", "Tue, 1 Dec 2026 10:00:00 +0000 (GMT)"])
+def test_a_numeric_zone_passes(value: str) -> None:
+    assert of(lint(ndr((OWN_DATE, f"Date: {value}"))), "NDR-HDR-002") == []

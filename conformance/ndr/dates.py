@@ -13,6 +13,9 @@ import re
 from datetime import datetime, timezone
 
 _COMMENT = re.compile(r"\([^)]*\)")
+#: RFC 5322 §4.3 obs-zone (case-insensitive, as ABNF strings are): the names and the military letters (any
+#: letter but J), which §3.3 says MUST NOT be generated
+_OBS_ZONE = re.compile(r"UT|GMT|[ECMP][SD]T|[A-IK-Z]", re.IGNORECASE)
 
 
 def _parse(text: str) -> datetime | None:
@@ -44,12 +47,22 @@ def date_problem(value: str, numeric_zone: bool = False) -> str | None:
     zone = text.split()[-1] if text.split() else ""
     if numeric_zone and not re.fullmatch(r"[+-][0-9]{4}", zone):
         return f"the zone {zone!r} is not numeric"
+    if zone.isalpha():
+        return _alphabetic_zone(zone)
     if re.match(r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+\w+\s+\d{2}\s", text):
         return "two-digit year (obsolete form)"
     match = re.match(r"^\s*([A-Za-z]{3}),", text)
     if match and match.group(1).title() != parsed.strftime("%a"):
         return f"{match.group(1)} is not the weekday of that date ({parsed.strftime('%a')})"
     return None
+
+
+def _alphabetic_zone(zone: str) -> str:
+    """Why a zone written in letters is wrong: RFC 5322 §3.3 generates only numeric zones."""
+    if _OBS_ZONE.fullmatch(zone):
+        return (f"the zone {zone!r} is the obsolete alphabetic form (obs-zone), which RFC 5322 §3.3 "
+                "says MUST NOT be generated; write it as a numeric offset such as +0000")
+    return f"the zone {zone!r} is no zone RFC 5322 §3.3 defines; write it as a numeric offset such as +0000"
 
 
 def utc_seconds(value: str) -> float | None:
