@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..findings import Location
 from ..harness.mailbox import Transaction
-from ..ndr.dsn_fields import Block
+from ..ndr.dsn_fields import Block, Field
 from ..ndr.lint import lint_message
 from ..ndr.message import NDRMessage, load
 from ..ndr.transaction import ReceivedEnvelope, ReceivedRecipient, date_findings, envelope_findings
@@ -177,19 +177,32 @@ def judge_report(sent: SentCase, report: RecipientReport, ndrs: list[CapturedNDR
     def add(message: str) -> None:
         log.add(report.check, message, where, condition=report.condition)
 
-    def value(name: str) -> str | None:
-        field = block.first(name)
-        return None if field is None else field.value
-
-    action = value("action")
-    if report.action is not None and (action or "").strip().lower() != report.action:
-        add(f"Action is {action!r}, expected {report.action!r}")
+    action = block.first("action")
+    if report.action is not None and (action is None or action.bare.lower() != report.action):
+        add(f"Action is {_shown(action)}, expected {report.action!r}")
     for name, pattern in (("status", report.status), ("diagnostic-code", report.diagnostic)):
-        got = value(name)
-        if pattern is not None and (got is None or not re.match(sent.render(pattern), got.strip(), re.I)):
-            add(f"{name.title()} is {got!r}, expected /{pattern}/")
-    remote = value("remote-mta")
+        got = block.first(name)
+        if pattern is not None and (got is None or not re.match(sent.render(pattern), _compared(got), re.I)):
+            add(f"{got.name if got else name.title()} is {_shown(got)}, expected /{pattern}/")
+    remote = block.first("remote-mta")
     if report.remote_mta is True and remote is None:
         add("no Remote-MTA: the block does not name the server that refused")
     elif report.remote_mta is False and remote is not None:
-        add(f"Remote-MTA {remote!r} for a failure no remote server was involved in")
+        add(f"Remote-MTA {remote.value!r} for a failure no remote server was involved in")
+
+
+def _compared(field: Field) -> str:
+    """A field's value as the case's pattern sees it, read by the RFC 3464 grammar.
+
+    Comments are dropped where the grammar has tokens (the Status code, the
+    type before ``;``) and kept where it has text: a Diagnostic-Code's text is
+    what the server said, parentheses included.
+    """
+    if field.key == "status":
+        return field.bare
+    kind, text = field.typed()
+    return text if kind is None else f"{kind}; {text}"
+
+
+def _shown(field: Field | None) -> str:
+    return "None" if field is None else repr(field.value)

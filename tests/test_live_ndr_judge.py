@@ -1,0 +1,79 @@
+"""The live judge of captured NDRs (run/captured.py) on synthetic NDR bytes.
+
+Each test feeds one concrete NDR a real MTA could send to ``judge_report`` or
+``judge_one`` and asserts the verdict: the field comparisons follow the RFC
+3464 grammar (comments ignored where it has tokens, kept where it has text),
+and the findings read as sentences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.findings import Profile
+from conformance.harness.mailbox import Recipient, Transaction
+from conformance.run.captured import CapturedNDR, judge_report
+from conformance.run.collector import FindingCollector
+from conformance.run.sent import SentCase, SentEnvelope
+from conformance.smtp.transcript import Transcript
+from conformance.suite.model import Case, RecipientReport
+from conformance.target import StartTLS, make_settings
+
+TOKEN = "tok123"
+RCPT = f"ok.{TOKEN}@plain-relay.test"
+
+
+def sent_case() -> SentCase:
+    settings = make_settings(
+        host="127.0.0.1", port=25, helo="judge.mta-conformance.test", sender="probe@sender.test",
+        local_domain="local.test", known_recipient="alice@local.test", starttls=StartTLS.OFF, timeout=5,
+        profile=Profile.ANTI_BACKSCATTER, report_dir=Path("unused"))
+    envelope = SentEnvelope(mail_from=f"probe.{TOKEN}@sender.test", rcpts=[(RCPT, [], 250)], data_sent=True,
+                            data_code=250)
+    case = Case(id="judge.synthetic", title="synthetic", suite="after-acceptance", checks=("DSNX-016",), steps=())
+    return SentCase(case, TOKEN, settings, {"DSN": ""}, envelope, {"token": TOKEN}, Transcript())
+
+
+def dsn(block: str, content_type: str = "multipart/report; report-type=delivery-status") -> bytes:
+    """A DSN to the sender whose one per-recipient block is *block* (field lines)."""
+    text = (
+        f"From: MAILER-DAEMON@mta.test\r\nTo: probe.{TOKEN}@sender.test\r\n"
+        "Date: Wed, 02 Dec 2026 12:00:00 +0000\r\nSubject: Delivery Status Notification\r\n"
+        "Message-ID: <1@mta.test>\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n"
+        f'Content-Type: {content_type}; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nA report on " + RCPT + ".\r\n\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mta.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {RCPT}\r\n{block}\r\n\r\n--b1--\r\n")
+    return text.encode()
+
+
+def captured(data: bytes, number: int = 1) -> CapturedNDR:
+    tx = Transaction(id=f"tx{number}", role="sink", port=2525, dsn_advertised=True, mail_from="",
+                     recipients=[Recipient(f"probe.{TOKEN}@sender.test", [])], data=data)
+    return CapturedNDR.of(number, tx)
+
+
+def report_messages(block: str, **expected: str) -> list[str]:
+    log = FindingCollector(Profile.ANTI_BACKSCATTER)
+    report = RecipientReport(final="ok.{token}@plain-relay.test", check="DSNX-016", **expected)  # type: ignore[arg-type]
+    judge_report(sent_case(), report, [captured(dsn(block))], log)
+    return [f.message for f in log.findings]
+
+
+def test_comments_in_action_and_status_are_not_part_of_the_token() -> None:
+    block = "Action: relayed (to non-DSN-aware mailer)\r\nStatus: 2.0.0 (sent on)"
+    assert report_messages(block, action="relayed", status=r"2\.") == []
+    assert report_messages("Action: relayed\r\nStatus: (relayed) 2.0.0", action="relayed", status=r"2\.") == []
+
+
+def test_comment_in_diagnostic_type_is_ignored_but_the_text_is_compared_as_written() -> None:
+    block = ("Action: failed\r\nStatus: 5.1.1\r\n"
+             "Diagnostic-Code: smtp (reply from the next hop); 550 5.1.1 user unknown (lab downstream, after DATA)")
+    assert report_messages(block, diagnostic=r"smtp *; *550 5\.1\.1 user unknown \(lab downstream") == []
+    assert report_messages(block, diagnostic=r"smtp *; *550 5\.1\.1 user unknown *$") != []
+
+
+def test_a_real_action_mismatch_is_still_found() -> None:
+    assert report_messages("Action: failed (to non-DSN-aware mailer)\r\nStatus: 5.0.0",
+                           action="relayed") != []
