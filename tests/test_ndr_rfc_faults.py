@@ -136,3 +136,96 @@ def test_a_zone_name_outside_the_grammar_is_ndr_hdr_002() -> None:
                                    "Tue, 1 Dec 2026 10:00:00 +0000 (UTC)", "Tue, 1 Dec 2026 10:00:00 +0000 (GMT)"])
 def test_a_numeric_zone_passes(value: str) -> None:
     assert of(lint(ndr((OWN_DATE, f"Date: {value}"))), "NDR-HDR-002") == []
+
+
+# --- 3. MPR-010: a nested boundary never begins with an enclosing one, nor the reverse (RFC 2046 §5.1.1) ---
+
+HUMAN_PART = """Content-Type: text/plain; charset=us-ascii
+
+Your message to <nobody@example.com> could not be delivered: 550 5.1.1 user unknown.
+"""
+
+
+def nested_human_part(inner: str) -> tuple[str, str]:
+    """The human-readable part as a multipart/alternative with boundary *inner*."""
+    return HUMAN_PART, f"""Content-Type: multipart/alternative; boundary="{inner}"
+
+--{inner}
+Content-Type: text/plain; charset=us-ascii
+
+Your message to <nobody@example.com> could not be delivered: 550 5.1.1 user unknown.
+--{inner}
+Content-Type: text/html; charset=us-ascii
+
+<p>Your message to &lt;nobody@example.com&gt; could not be delivered.</p>
+--{inner}--
+"""
+
+
+def returned_multipart(inner: str) -> tuple[str, str]:
+    """The returned content as a whole message/rfc822 whose body is a multipart with boundary *inner*."""
+    return """Content-Type: text/rfc822-headers
+
+From: sender@example.org
+To: nobody@example.com
+Subject: hello
+Message-ID: <orig.1@example.org>
+""", f"""Content-Type: message/rfc822
+
+From: sender@example.org
+To: nobody@example.com
+Subject: hello
+Message-ID: <orig.1@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="{inner}"
+
+--{inner}
+Content-Type: text/plain
+
+hello
+--{inner}--
+"""
+
+
+@pytest.mark.parametrize("inner", ["boundary_Xa", "boundary_X", "boundary", "b"])
+@pytest.mark.parametrize("nesting", [nested_human_part, returned_multipart])
+def test_a_nested_boundary_that_begins_with_the_enclosing_one_or_the_reverse_is_mpr_010(
+        inner: str, nesting: object) -> None:
+    assert callable(nesting)
+    found = of(lint(ndr(nesting(inner))), "MPR-010")
+    assert len(found) == 1 and found[0].severity is Severity.ERROR
+    assert repr(inner) in found[0].message and "'boundary_X'" in found[0].message
+    assert "RFC 2046 §5.1.1" in found[0].message
+
+
+def test_the_nested_boundary_finding_is_on_the_line_that_declares_it() -> None:
+    raw = ndr(nested_human_part("boundary_Xa"))
+    line = raw.split(b"\r\n").index(b'Content-Type: multipart/alternative; boundary="boundary_Xa"') + 1
+    assert [f.where.line for f in of(lint(raw), "MPR-010")] == [line]
+
+
+@pytest.mark.parametrize("inner", ["other_boundary", "Xboundary_X", "boundary-X", "BOUNDARY_Xa"])
+@pytest.mark.parametrize("nesting", [nested_human_part, returned_multipart])
+def test_unrelated_nested_boundaries_pass(inner: str, nesting: object) -> None:
+    assert callable(nesting)
+    assert of(lint(ndr(nesting(inner))), "MPR-010") == []
+
+
+def test_a_deeper_boundary_is_held_against_every_enclosing_one() -> None:
+    """The returned message's multipart holds one more: 'boundary_X_inner' begins with the top-level boundary."""
+    _, returned = returned_multipart("middle")
+    deeper = returned.replace("""--middle
+Content-Type: text/plain
+
+hello
+""", """--middle
+Content-Type: multipart/alternative; boundary="boundary_X_inner"
+
+--boundary_X_inner
+Content-Type: text/plain
+
+hello
+--boundary_X_inner--
+""")
+    found = of(lint(ndr((returned_multipart("middle")[0], deeper))), "MPR-010")
+    assert [("'boundary_X_inner'" in f.message, "'boundary_X'" in f.message) for f in found] == [(True, True)]

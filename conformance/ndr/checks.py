@@ -42,6 +42,7 @@ HEADER_CHECKS: tuple[NDRCheck, ...] = (
 #: checks of the report's structure and fields, run on every DSN
 DSN_CHECKS: tuple[NDRCheck, ...] = (
     structure_checks.report_structure,
+    structure_checks.nested_boundaries,
     structure_checks.status_part_encoding,
     _needs_status(field_checks.body_grammar),
     _needs_status(field_checks.duplicates),

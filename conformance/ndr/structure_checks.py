@@ -2,15 +2,34 @@
 
 Which parts there are and what they are labelled, not what the
 delivery-status fields say (field_checks.py, status_checks.py).
+
+Boundaries are compared across nesting too (MPR-010): RFC 2046 §5.1.1 says a
+boundary delimiter must not appear within the encapsulated material and that a
+composing agent must not choose a boundary with an enclosing one as a prefix:
+readers match delimiter lines by prefix, so with ``boundary_X`` outside, the
+inner line ``--boundary_Xa`` also ends the outer part.  The reverse (the
+enclosing boundary beginning with the nested one) lets the outer delimiter
+close the nested multipart in a reader that has not seen its end yet, so it is
+reported too.  The walk follows multiparts and encapsulated messages to a
+fixed depth.
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 from collections.abc import Iterator
 
 from .hits import Hit
-from .message import STATUS_TYPES, NDRMessage, parse_header_section
+from .message import (
+    STATUS_TYPES,
+    Header,
+    NDRMessage,
+    message_from_headers,
+    parse_header_section,
+    read_headers,
+    split_lines,
+)
 
 
 def report_structure(ndr: NDRMessage) -> Iterator[Hit]:
@@ -144,3 +163,87 @@ def global_types(ndr: NDRMessage) -> Iterator[Hit]:
     if any(p.content_type in ("message/rfc822", "text/rfc822-headers") for p in ndr.parts):
         yield Hit("I18N-008", "global and traditional types are mixed (valid; readers must accept it)", part.line,
                   "parser")
+
+
+#: how deep the walk goes: real NDRs nest two or three levels; a crafted one must not cost more
+MAX_DEPTH = 8
+_ENCAPSULATED = ("message/rfc822", "message/global")
+
+
+def nested_boundaries(ndr: NDRMessage) -> Iterator[Hit]:
+    """MPR-010: every boundary below the top level, held against each boundary that encloses it."""
+    if not ndr.boundary:
+        return
+    for part in ndr.parts:
+        body = part.decoded_body() if part.content_type in _ENCAPSULATED else part.body
+        yield from _walk(part.headers, body, part.body_line, [ndr.boundary], 1)
+
+
+def _walk(headers: list[Header], body: bytes, body_line: int, enclosing: list[str], depth: int) -> Iterator[Hit]:
+    """The hits of one entity (its *headers* and *body*) inside the multiparts whose boundaries are *enclosing*."""
+    if depth > MAX_DEPTH:
+        return
+    content_type = _content_type(headers)
+    if content_type is None:
+        return
+    kind, boundary, line = content_type
+    if kind in _ENCAPSULATED:
+        lines = split_lines(body)
+        inner, blank = read_headers(lines, body_line)
+        yield from _walk(inner, b"\r\n".join(lines[blank + 1:]), body_line + blank + 1, enclosing, depth + 1)
+    elif kind.startswith("multipart/") and boundary:
+        for outer in enclosing:
+            problem = prefix_problem(outer, boundary)
+            if problem:
+                yield Hit("MPR-010", problem, line)
+        for part_headers, part_body, part_line in _split(body, boundary, body_line):
+            yield from _walk(part_headers, part_body, part_line, [*enclosing, boundary], depth + 1)
+
+
+def prefix_problem(outer: str, inner: str) -> str | None:
+    """Why the nested boundary *inner* clashes with the enclosing *outer*, or None when neither begins the other."""
+    if inner == outer:
+        return (f"a nested multipart reuses the enclosing boundary {outer!r}: its delimiter lines are the "
+                "enclosing ones (RFC 2046 §5.1.1)")
+    if inner.startswith(outer):
+        return (f"the nested boundary {inner!r} begins with the enclosing boundary {outer!r}: the line "
+                f"'--{inner}' also reads as an enclosing delimiter, which RFC 2046 §5.1.1 forbids inside "
+                "the encapsulated material")
+    if outer.startswith(inner):
+        return (f"the enclosing boundary {outer!r} begins with the nested boundary {inner!r}: the line "
+                f"'--{outer}' also reads as a delimiter of the nested multipart (RFC 2046 §5.1.1)")
+    return None
+
+
+def _content_type(headers: list[Header]) -> tuple[str, str | None, int] | None:
+    """(type/subtype lower-cased, boundary parameter, line of the field) of the entity, or None without one."""
+    for header in headers:
+        if header.name.lower() == "content-type":
+            message = message_from_headers([header])
+            try:
+                boundary = message.get_param("boundary")
+            except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
+                boundary = None
+            if isinstance(boundary, tuple):
+                boundary = email.utils.collapse_rfc2231_value(boundary)
+            return message.get_content_type(), str(boundary) if boundary else None, header.line
+    return None
+
+
+def _split(body: bytes, boundary: str, first_line: int) -> Iterator[tuple[list[Header], bytes, int]]:
+    """The body parts of a multipart body: (headers, body, line of the body), up to its closing delimiter."""
+    delimiter = b"--" + boundary.encode("utf-8", "replace")
+    lines = split_lines(body)
+    starts: list[int] = []
+    end = len(lines)
+    for index, line in enumerate(lines):
+        stripped = line.rstrip(b" \t")
+        if stripped == delimiter + b"--":
+            end = index
+            break
+        if stripped == delimiter:
+            starts.append(index)
+    for start, stop in zip(starts, [*starts[1:], end], strict=False):
+        part_lines = lines[start + 1:stop]
+        headers, blank = read_headers(part_lines, first_line + start + 1)
+        yield headers, b"\r\n".join(part_lines[blank + 1:]), first_line + start + 2 + blank
