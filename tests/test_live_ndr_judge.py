@@ -77,3 +77,22 @@ def test_comment_in_diagnostic_type_is_ignored_but_the_text_is_compared_as_writt
 def test_a_real_action_mismatch_is_still_found() -> None:
     assert report_messages("Action: failed (to non-DSN-aware mailer)\r\nStatus: 5.0.0",
                            action="relayed") != []
+
+
+def test_a_missing_field_is_said_in_words() -> None:
+    messages = report_messages("Action: failed\r\nStatus: 5.1.1", diagnostic="smtp *; *550")
+    assert messages == ["the block has no Diagnostic-Code field (expected the smtp reply 550; the case's "
+                        "pattern is: smtp *; *550)"]
+    messages = report_messages("Status: 5.1.1", action="failed")
+    assert messages == ["the block has no Action field (expected 'failed')"]
+
+
+def test_a_mismatch_says_what_the_pattern_means() -> None:
+    messages = report_messages("Action: failed\r\nStatus: 4.4.1\r\nDiagnostic-Code: smtp; 451 4.4.1 try later",
+                               status=r"5\.", diagnostic="smtp *; *550")
+    assert messages == [
+        "Status is '4.4.1', which does not report a permanent failure, a 5.x.x code (the case's pattern is: 5\\.)",
+        "Diagnostic-Code is 'smtp; 451 4.4.1 try later', which does not report the smtp reply 550 (the case's "
+        "pattern is: smtp *; *550)"]
+    for message in messages:
+        assert "None" not in message and "/" not in message

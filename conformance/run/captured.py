@@ -178,17 +178,42 @@ def judge_report(sent: SentCase, report: RecipientReport, ndrs: list[CapturedNDR
         log.add(report.check, message, where, condition=report.condition)
 
     action = block.first("action")
-    if report.action is not None and (action is None or action.bare.lower() != report.action):
-        add(f"Action is {_shown(action)}, expected {report.action!r}")
-    for name, pattern in (("status", report.status), ("diagnostic-code", report.diagnostic)):
-        got = block.first(name)
-        if pattern is not None and (got is None or not re.match(sent.render(pattern), _compared(got), re.I)):
-            add(f"{got.name if got else name.title()} is {_shown(got)}, expected /{pattern}/")
+    if report.action is not None and action is None:
+        add(f"the block has no Action field (expected {report.action!r})")
+    elif report.action is not None and action is not None and action.bare.lower() != report.action:
+        add(f"Action is {action.value!r}, expected {report.action!r}")
+    for name, pattern in (("Status", report.status), ("Diagnostic-Code", report.diagnostic)):
+        got = block.first(name.lower())
+        if pattern is None or (got is not None and re.match(sent.render(pattern), _compared(got), re.I)):
+            continue
+        meaning, shown = _meaning(name, sent.render(pattern)), f"the case's pattern is: {sent.render(pattern)}"
+        if got is None:
+            add(f"the block has no {name} field (expected {meaning}; {shown})")
+        else:
+            add(f"{name} is {got.value!r}, which does not report {meaning} ({shown})")
     remote = block.first("remote-mta")
     if report.remote_mta is True and remote is None:
         add("no Remote-MTA: the block does not name the server that refused")
     elif report.remote_mta is False and remote is not None:
         add(f"Remote-MTA {remote.value!r} for a failure no remote server was involved in")
+
+
+#: a Status pattern naming only the class digit: ``5\.``
+_STATUS_CLASS = re.compile(r"([245])\\\.")
+#: a Diagnostic-Code pattern naming the type and the reply code: ``smtp *; *550``
+_DIAGNOSTIC_REPLY = re.compile(r"([A-Za-z][\w-]*)(?: \*)?;(?: \*)?([2-5][0-9]{2})")
+_CLASSES = {"2": "success", "4": "a persistent transient failure", "5": "a permanent failure"}
+
+
+def _meaning(name: str, pattern: str) -> str:
+    """What a case's pattern asks of a field, in words where its form is one of the suites' usual ones."""
+    status = _STATUS_CLASS.fullmatch(pattern) if name == "Status" else None
+    if status:
+        return f"{_CLASSES[status.group(1)]}, a {status.group(1)}.x.x code"
+    reply = _DIAGNOSTIC_REPLY.fullmatch(pattern) if name == "Diagnostic-Code" else None
+    if reply:
+        return f"the {reply.group(1)} reply {reply.group(2)}"
+    return "the value the case expects"
 
 
 def _compared(field: Field) -> str:
@@ -202,7 +227,3 @@ def _compared(field: Field) -> str:
         return field.bare
     kind, text = field.typed()
     return text if kind is None else f"{kind}; {text}"
-
-
-def _shown(field: Field | None) -> str:
-    return "None" if field is None else repr(field.value)
