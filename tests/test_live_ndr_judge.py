@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.findings import Profile
+from conformance.findings import Profile, Severity
 from conformance.harness.mailbox import Recipient, Transaction
-from conformance.run.captured import CapturedNDR, judge_report
+from conformance.run.captured import CapturedNDR, judge_one, judge_report
 from conformance.run.collector import FindingCollector
 from conformance.run.sent import SentCase, SentEnvelope
 from conformance.smtp.transcript import Transcript
-from conformance.suite.model import Case, RecipientReport
+from conformance.suite.model import Case, NDRExpectation, RecipientReport
 from conformance.target import StartTLS, make_settings
 
 TOKEN = "tok123"
@@ -96,3 +96,35 @@ def test_a_mismatch_says_what_the_pattern_means() -> None:
         "pattern is: smtp *; *550)"]
     for message in messages:
         assert "None" not in message and "/" not in message
+
+
+HEADERS = (f"From: MAILER-DAEMON@mta.test\r\nTo: probe.{TOKEN}@sender.test\r\n"
+           "Date: Wed, 02 Dec 2026 12:00:00 +0000\r\nMessage-ID: <1@mta.test>\r\nMIME-Version: 1.0\r\n")
+
+
+def judged(data: bytes, **expected: object) -> list[tuple[str, str]]:
+    """The (check, severity) pairs judge_one finds on *data* as a case's expected NDR."""
+    log = FindingCollector(Profile.ANTI_BACKSCATTER)
+    spec = NDRExpectation(count=1, check="DSNX-010", envelope=False, **expected)  # type: ignore[arg-type]
+    judge_one(sent_case(), spec, captured(data), log)
+    return [(f.check_id, f.severity.value) for f in log.findings if f.check_id in ("MPR-001", "MPR-007")]
+
+
+def test_a_header_only_message_is_not_the_expected_report() -> None:
+    truncated = (HEADERS + "Subject: your message\r\n").encode()
+    assert judged(truncated) == [("MPR-001", Severity.ERROR.value)]
+    assert judged(truncated, lint=False) == [("MPR-001", Severity.ERROR.value)]
+    assert judged(truncated, optional=True) == []
+
+
+def test_a_header_only_multipart_report_lacks_its_delivery_status_part() -> None:
+    truncated = (HEADERS + "Subject: Delivery Status Notification\r\n"
+                 'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n').encode()
+    assert judged(truncated) == [("MPR-007", Severity.ERROR.value)]
+
+
+def test_what_the_linter_said_is_not_said_twice() -> None:
+    text_bounce = (HEADERS + "Subject: Undelivered Mail Returned to Sender\r\n\r\n"
+                   f"I could not deliver to <{RCPT}>: user unknown.\r\n").encode()
+    assert judged(text_bounce) == [("MPR-001", Severity.ERROR.value)]
+    assert judged(dsn("Action: failed\r\nStatus: 5.1.1")) == []

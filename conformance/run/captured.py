@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..findings import Location
+from ..findings import Finding, Location, Profile
 from ..harness.mailbox import Transaction
+from ..ndr.classify import VERDICTS, classify, looks_like_message
 from ..ndr.dsn_fields import Block, Field
 from ..ndr.lint import lint_message
 from ..ndr.message import NDRMessage, load
@@ -149,18 +150,59 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
     if spec.envelope:
         log.extend(envelope_findings(received_envelope(tx), profile=profile, where=where, original=original))
     if ndr.parsed is None:
+        judge_is_report(sent, spec, ndr, [], log)
         return
     log.extend(date_findings(ndr.parsed, received_envelope(tx).arrived, profile=profile, where=where))
+    linted: list[Finding] = []
     if spec.lint:
-        result = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
-                              dsn_expected="DSN" in sent.capabilities, where=where)
-        log.extend(result.findings)
+        linted = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
+                              dsn_expected="DSN" in sent.capabilities, where=where).findings
+        log.extend(linted)
+    judge_is_report(sent, spec, ndr, linted, log)
     if spec.final_recipients is not None:
         reported = sorted(a.lower() for a, _ in ndr.blocks())
         wanted = sorted(sent.render(a).lower() for a in spec.final_recipients)
         if reported != wanted:
             log.add("DSN-SEM-030", f"the NDR reports {reported or 'no recipient'}, expected {wanted}", where,
                     condition="wrong-recipient")
+
+
+def judge_is_report(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, linted: list[Finding],
+                    log: FindingCollector) -> None:
+    """An NDR the case expects must be a report: a message without a delivery-status part is none.
+
+    A truncated, header-only message at the sink would otherwise count as the
+    expected NDR.  The rows are the catalogue's: MPR-001 (not a multipart/report,
+    error where DSN was advertised or under anti-backscatter) and MPR-007 (a
+    multipart/report without its delivery-status part).  What the linter already
+    said about this NDR under the same row is not said again.
+    """
+    parsed = ndr.parsed
+    if spec.count < 1 or spec.optional or (parsed is not None and parsed.status is not None):
+        return
+    if parsed is not None and parsed.content_type == "multipart/report":
+        check, condition = "MPR-007", None
+        message = "the multipart/report has no message/delivery-status part: it reports nothing a program can read"
+    else:
+        dsn_expected = "DSN" in sent.capabilities or sent.settings.profile is Profile.ANTI_BACKSCATTER
+        check, condition = "MPR-001", "dsn-expected" if dsn_expected else "otherwise"
+        message = (f"what arrived is not a report ({_kind_of(ndr)}): it has no multipart/report with a "
+                   f"message/delivery-status part, so it is not the NDR the case expects")
+    if all(f.check_id != check for f in linted):
+        log.add(check, message, Location(ndr=ndr.number), condition=condition)
+
+
+def _kind_of(ndr: CapturedNDR) -> str:
+    """The linter's classification of a captured message, in words."""
+    raw = ndr.tx.data or b""
+    if not looks_like_message(raw):
+        return "not a message"
+    if ndr.parsed is None:
+        return "a message that cannot be parsed"
+    try:
+        return VERDICTS[classify(ndr.parsed)]
+    except Exception:  # noqa: BLE001 - a garbage NDR is described, never a traceback
+        return "a message that cannot be classified"
 
 
 def judge_report(sent: SentCase, report: RecipientReport, ndrs: list[CapturedNDR], log: FindingCollector) -> None:
