@@ -16,6 +16,8 @@ from conformance.run.captured import CapturedNDR, judge_one, judge_report
 from conformance.run.collector import FindingCollector
 from conformance.run.sent import SentCase, SentEnvelope
 from conformance.smtp.transcript import Transcript
+from conformance.suite.loader import load_suite
+from conformance.suite.locate import shipped_case_files
 from conformance.suite.model import Case, NDRExpectation, RecipientReport
 from conformance.target import StartTLS, make_settings
 
@@ -128,3 +130,11 @@ def test_what_the_linter_said_is_not_said_twice() -> None:
                    f"I could not deliver to <{RCPT}>: user unknown.\r\n").encode()
     assert judged(text_bounce) == [("MPR-001", Severity.ERROR.value)]
     assert judged(dsn("Action: failed\r\nStatus: 5.1.1")) == []
+
+
+def test_the_relay_case_says_what_the_test_client_is() -> None:
+    """The test client runs on loopback: it is a client the target must not relay for, not an intruder."""
+    whys = [exp.why for path in shipped_case_files() for case in load_suite(path).cases for step in case.steps
+            for exp in step.expectations if exp.check == "SMTP-REJ-006" and exp.why]
+    assert whys and not any("unauthorised" in why for why in whys)
+    assert any("a client the target must not relay for" in why for why in whys)
