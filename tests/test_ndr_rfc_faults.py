@@ -229,3 +229,29 @@ hello
 """)
     found = of(lint(ndr((returned_multipart("middle")[0], deeper))), "MPR-010")
     assert [("'boundary_X_inner'" in f.message, "'boundary_X'" in f.message) for f in found] == [(True, True)]
+
+
+# --- 4. the same finding is never reported twice on one line -------------------------------------------
+
+OTHER_BLOCK = """Final-Recipient: rfc822; other@example.com
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.com
+Diagnostic-Code: smtp; 550 5.1.1 <other@example.com>: user unknown
+Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000
+"""
+LAST_ATTEMPT = "Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000\n"
+
+
+def test_the_same_finding_on_one_line_is_reported_once() -> None:
+    """Two blocks for a recipient the human-readable part never names: one MPR-006 on its line, not two."""
+    found = of(lint(ndr((LAST_ATTEMPT, f"{LAST_ATTEMPT}\n{OTHER_BLOCK}\n{OTHER_BLOCK}"))), "MPR-006")
+    assert [f.message for f in found] == ["the human-readable part does not name other@example.com"]
+
+
+def test_different_messages_on_one_line_are_all_reported() -> None:
+    third = OTHER_BLOCK.replace("other@", "third@")
+    found = of(lint(ndr((LAST_ATTEMPT, f"{LAST_ATTEMPT}\n{OTHER_BLOCK}\n{third}"))), "MPR-006")
+    assert sorted(f.message for f in found) == ["the human-readable part does not name other@example.com",
+                                                "the human-readable part does not name third@example.com"]
+    assert len({f.where.line for f in found}) == 1

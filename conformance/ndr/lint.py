@@ -106,12 +106,28 @@ def lint_message(
     if dsn_expected:
         hits = [Hit(h.check_id, h.message, h.line, "dsn-expected") if h.check_id == "MPR-001" else h
                 for h in hits]
-    for hit in hits:
+    for hit in distinct(hits):
         line = Location(line=hit.line or None)
         result.findings.append(finding(hit.check_id, hit.message, profile=profile, condition=hit.condition,
                                        where=line.within(where) if where is not None else line))
     result.findings.sort(key=lambda f: f.where.line or 0)
     return result
+
+
+def distinct(hits: list[Hit]) -> list[Hit]:
+    """*hits* without repeats: the same check, message and line is one finding, kept where it first came.
+
+    Two checks (or one check over two blocks naming the same recipient) may
+    find the same thing; a reader is told it once.
+    """
+    seen: set[tuple[str, str, int]] = set()
+    kept: list[Hit] = []
+    for hit in hits:
+        key = (hit.check_id, hit.message, hit.line)
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept
 
 
 def unparsable(source: str, exc: Exception) -> LintResult:
