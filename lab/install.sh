@@ -145,7 +145,7 @@ install_sendmail() {
   ensure_libs "libwrap0 liblockfile1 libldap-2.5-0" "$SENDMAIL_DEBS" \
     "$SM_ROOT/usr/libexec/sendmail/sendmail" "$SM_ROOT/usr/libexec/sendmail/makemap"
   command -v m4 >/dev/null || apt_install m4             # builds each .cf from lab/sendmail/lab.mc.in
-  command -v unshare >/dev/null || apt_install util-linux  # own host name when the machine's is unqualified
+  command -v unshare >/dev/null || apt_install util-linux  # own UTS + mount namespace: host name, hosts file
   system_user labmail /var/lib/mta-lab-mail labmail      # DefaultUser of the lab's local mailer
 }
 
