@@ -27,7 +27,6 @@ from .message import (
     NDRMessage,
     message_from_headers,
     parse_header_section,
-    read_headers,
     split_lines,
 )
 
@@ -168,6 +167,10 @@ def global_types(ndr: NDRMessage) -> Iterator[Hit]:
 #: how deep the walk goes: real NDRs nest two or three levels; a crafted one must not cost more
 MAX_DEPTH = 8
 _ENCAPSULATED = ("message/rfc822", "message/global")
+#: a returned message without such a field holds no multipart, so the walk skips it (most of them)
+_DECLARES_MULTIPART = re.compile(rb"^content-type:\s*multipart/", re.IGNORECASE | re.MULTILINE)
+#: an entity's Content-Type as the walk needs it: type/subtype, boundary parameter, line of the field
+_Type = tuple[str, str | None, int]
 
 
 def nested_boundaries(ndr: NDRMessage) -> Iterator[Hit]:
@@ -175,29 +178,31 @@ def nested_boundaries(ndr: NDRMessage) -> Iterator[Hit]:
     if not ndr.boundary:
         return
     for part in ndr.parts:
-        body = part.decoded_body() if part.content_type in _ENCAPSULATED else part.body
-        yield from _walk(part.headers, body, part.body_line, [ndr.boundary], 1)
+        if not (part.content_type.startswith("multipart/") or part.content_type in _ENCAPSULATED
+                and _DECLARES_MULTIPART.search(part.body)):
+            continue
+        body = part.decoded_body() if part.transfer_encoding in ("base64", "quoted-printable") else part.body
+        content_type = next((h for h in part.headers if h.name.lower() == "content-type"), None)
+        if content_type is not None:
+            yield from _walk(_read_type(content_type), split_lines(body), part.body_line, [ndr.boundary], 1)
 
 
-def _walk(headers: list[Header], body: bytes, body_line: int, enclosing: list[str], depth: int) -> Iterator[Hit]:
-    """The hits of one entity (its *headers* and *body*) inside the multiparts whose boundaries are *enclosing*."""
-    if depth > MAX_DEPTH:
-        return
-    content_type = _content_type(headers)
-    if content_type is None:
+def _walk(content_type: _Type | None, lines: list[bytes], body_line: int, enclosing: list[str],
+          depth: int) -> Iterator[Hit]:
+    """The hits of one entity (its *content_type*, its body's *lines*) in the multiparts of *enclosing*."""
+    if depth > MAX_DEPTH or content_type is None:
         return
     kind, boundary, line = content_type
     if kind in _ENCAPSULATED:
-        lines = split_lines(body)
-        inner, blank = read_headers(lines, body_line)
-        yield from _walk(inner, b"\r\n".join(lines[blank + 1:]), body_line + blank + 1, enclosing, depth + 1)
+        inner, blank = _header_type(lines, body_line)
+        yield from _walk(inner, lines[blank + 1:], body_line + blank + 1, enclosing, depth + 1)
     elif kind.startswith("multipart/") and boundary:
         for outer in enclosing:
             problem = prefix_problem(outer, boundary)
             if problem:
                 yield Hit("MPR-010", problem, line)
-        for part_headers, part_body, part_line in _split(body, boundary, body_line):
-            yield from _walk(part_headers, part_body, part_line, [*enclosing, boundary], depth + 1)
+        for part_headers, part_lines, part_line in _split(lines, boundary, body_line):
+            yield from _walk(part_headers, part_lines, part_line, [*enclosing, boundary], depth + 1)
 
 
 def prefix_problem(outer: str, inner: str) -> str | None:
@@ -215,28 +220,55 @@ def prefix_problem(outer: str, inner: str) -> str | None:
     return None
 
 
-def _content_type(headers: list[Header]) -> tuple[str, str | None, int] | None:
-    """(type/subtype lower-cased, boundary parameter, line of the field) of the entity, or None without one."""
-    for header in headers:
-        if header.name.lower() == "content-type":
-            message = message_from_headers([header])
-            try:
-                boundary = message.get_param("boundary")
-            except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
-                boundary = None
-            if isinstance(boundary, tuple):
-                boundary = email.utils.collapse_rfc2231_value(boundary)
-            return message.get_content_type(), str(boundary) if boundary else None, header.line
-    return None
+def _header_type(lines: list[bytes], first_line: int) -> tuple[_Type | None, int]:
+    """The Content-Type of the header section that starts *lines* (None without one), and the blank line's index.
+
+    Only that one field is read: a returned message's many Received fields are
+    not worth parsing here.
+    """
+    found: list[bytes] = []
+    start = first_line
+    index = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            break
+        if found and line[:1] in (b" ", b"\t"):
+            found.append(line)
+        elif found:
+            break
+        elif line[:13].lower() == b"content-type:":
+            found, start = [line], first_line + index
+    else:
+        index = len(lines)
+    while index < len(lines) and lines[index].strip():
+        index += 1
+    return (_read_type(Header("Content-Type", b" ".join(found).decode("utf-8", "replace")[13:].strip(),
+                              start, b"")) if found else None), index
 
 
-def _split(body: bytes, boundary: str, first_line: int) -> Iterator[tuple[list[Header], bytes, int]]:
-    """The body parts of a multipart body: (headers, body, line of the body), up to its closing delimiter."""
+def _read_type(header: Header) -> _Type:
+    """(type/subtype lower-cased, boundary parameter, line of the field) of a Content-Type field."""
+    kind = header.value.split(";", 1)[0].strip().lower()
+    if not kind.startswith("multipart/"):
+        return kind, None, header.line  # only a multipart's parameters matter to the walk
+    message = message_from_headers([header])
+    try:
+        boundary = message.get_param("boundary")
+    except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
+        boundary = None
+    if isinstance(boundary, tuple):
+        boundary = email.utils.collapse_rfc2231_value(boundary)
+    return message.get_content_type(), str(boundary) if boundary else None, header.line
+
+
+def _split(lines: list[bytes], boundary: str, first_line: int) -> Iterator[tuple[_Type | None, list[bytes], int]]:
+    """The body parts of a multipart body's *lines*: (headers, body lines, line of the body), up to its close."""
     delimiter = b"--" + boundary.encode("utf-8", "replace")
-    lines = split_lines(body)
     starts: list[int] = []
     end = len(lines)
     for index, line in enumerate(lines):
+        if not line.startswith(delimiter):
+            continue
         stripped = line.rstrip(b" \t")
         if stripped == delimiter + b"--":
             end = index
@@ -245,5 +277,5 @@ def _split(body: bytes, boundary: str, first_line: int) -> Iterator[tuple[list[H
             starts.append(index)
     for start, stop in zip(starts, [*starts[1:], end], strict=False):
         part_lines = lines[start + 1:stop]
-        headers, blank = read_headers(part_lines, first_line + start + 1)
-        yield headers, b"\r\n".join(part_lines[blank + 1:]), first_line + start + 2 + blank
+        content_type, blank = _header_type(part_lines, first_line + start + 1)
+        yield content_type, part_lines[blank + 1:], first_line + start + 2 + blank
