@@ -221,18 +221,28 @@ def _offset_of_line(raw: bytes, index: int) -> int:
     return pos
 
 
-def _split_multipart(ndr: NDRMessage, body: bytes, boundary: str, first_line: int) -> None:
+def delimiter_lines(lines: list[bytes], boundary: str) -> tuple[list[int], int | None]:
+    """Where a multipart body's delimiter lines are: (indexes of the part delimiters, of the close or None).
+
+    RFC 2046 §5.1.1: ``--boundary`` starts a part, ``--boundary--`` ends the
+    body; trailing spaces and tabs are allowed after either.
+    """
     delimiter = b"--" + boundary.encode("utf-8", "replace")
-    lines = split_lines(body)
     starts: list[int] = []
-    close = None
     for index, line in enumerate(lines):
+        if not line.startswith(delimiter):
+            continue
         stripped = line.rstrip(b" \t")
         if stripped == delimiter + b"--":
-            close = index
-            break
+            return starts, index
         if stripped == delimiter:
             starts.append(index)
+    return starts, None
+
+
+def _split_multipart(ndr: NDRMessage, body: bytes, boundary: str, first_line: int) -> None:
+    lines = split_lines(body)
+    starts, close = delimiter_lines(lines, boundary)
     ndr.closing_delimiter = close is not None
     if not starts:
         ndr.preamble = b"\n".join(lines[: close if close is not None else len(lines)])

@@ -25,6 +25,7 @@ from .message import (
     STATUS_TYPES,
     Header,
     NDRMessage,
+    delimiter_lines,
     message_from_headers,
     parse_header_section,
     split_lines,
@@ -263,18 +264,8 @@ def _read_type(header: Header) -> _Type:
 
 def _split(lines: list[bytes], boundary: str, first_line: int) -> Iterator[tuple[_Type | None, list[bytes], int]]:
     """The body parts of a multipart body's *lines*: (headers, body lines, line of the body), up to its close."""
-    delimiter = b"--" + boundary.encode("utf-8", "replace")
-    starts: list[int] = []
-    end = len(lines)
-    for index, line in enumerate(lines):
-        if not line.startswith(delimiter):
-            continue
-        stripped = line.rstrip(b" \t")
-        if stripped == delimiter + b"--":
-            end = index
-            break
-        if stripped == delimiter:
-            starts.append(index)
+    starts, close = delimiter_lines(lines, boundary)
+    end = len(lines) if close is None else close
     for start, stop in zip(starts, [*starts[1:], end], strict=False):
         part_lines = lines[start + 1:stop]
         content_type, blank = _header_type(part_lines, first_line + start + 1)

@@ -146,13 +146,13 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
                          f"{', '.join('<' + r.address + '>' for r in tx.recipients)}")
     for line in (tx.data or b"").splitlines()[:80]:
         sent.transcript.note(f"  | {line.decode('utf-8', 'replace')}")
-    profile, original = sent.settings.profile, sent.envelope.original()
+    profile, original, received = sent.settings.profile, sent.envelope.original(), received_envelope(tx)
     if spec.envelope:
-        log.extend(envelope_findings(received_envelope(tx), profile=profile, where=where, original=original))
+        log.extend(envelope_findings(received, profile=profile, where=where, original=original))
     if ndr.parsed is None:
         judge_is_report(sent, spec, ndr, [], log)
         return
-    log.extend(date_findings(ndr.parsed, received_envelope(tx).arrived, profile=profile, where=where))
+    log.extend(date_findings(ndr.parsed, received.arrived, profile=profile, where=where))
     linted: list[Finding] = []
     if spec.lint:
         linted = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
