@@ -1,4 +1,4 @@
-"""Shared fixtures: real MTAs (session-scoped) and the reference testee."""
+"""Shared fixtures: the lab's real MTAs (session-scoped, started on first use) and the reference testee."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from realmta import EximInstance, MTAStartError, PostfixInstance, RealMTA, new_ports, remove_state_base
+from realmta import KINDS, MTAStartError, RealMTA, new_ports, remove_state_base
 
 pytest_plugins = ["pytester"]
 
@@ -37,24 +37,50 @@ def _start(mta: RealMTA) -> RealMTA:
     return mta
 
 
-def _running(kind: type[RealMTA]) -> Iterator[RealMTA]:
-    """One instance for the whole session, stopped by its pid at the end."""
-    mta = kind(new_ports())
+class Lab:
+    """The lab MTAs of this session: each started on first use, all stopped by pid at the end."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, RealMTA] = {}
+        self.failed: dict[str, str] = {}
+
+    def get(self, name: str) -> RealMTA:
+        if name in self.failed:
+            _unavailable(self.failed[name])
+        if name not in self.running:
+            mta = KINDS[name](new_ports())
+            try:
+                self.running[name] = _start(mta)
+            except BaseException as exc:  # a skip or failure: remembered, so later tests say the same at once
+                mta.cleanup()
+                self.failed[name] = str(exc)
+                raise
+        return self.running[name]
+
+    def stop(self) -> None:
+        for mta in self.running.values():
+            mta.stop()
+            mta.cleanup()
+        self.running.clear()
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    started = Lab()
     try:
-        yield _start(mta)
+        yield started
     finally:
-        mta.stop()
-        mta.cleanup()
+        started.stop()
 
 
 @pytest.fixture(scope="session")
-def postfix_mta() -> Iterator[RealMTA]:
-    yield from _running(PostfixInstance)
+def postfix_mta(lab: Lab) -> RealMTA:
+    return lab.get("postfix")
 
 
 @pytest.fixture(scope="session")
-def exim_mta() -> Iterator[RealMTA]:
-    yield from _running(EximInstance)
+def exim_mta(lab: Lab) -> RealMTA:
+    return lab.get("exim")
 
 
 @pytest.hookimpl(trylast=True)

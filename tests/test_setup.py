@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-import realmta
-from realmta import EximInstance, MTAStartError, PostfixInstance, new_ports
+from realmta import KINDS, EximInstance, MTAStartError, new_ports
+from realmta import base as realmta
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def test_ci_runs_the_readme_test_command_in_a_venv() -> None:
     assert ".venv/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
-@pytest.mark.parametrize("kind", [PostfixInstance, EximInstance])
+@pytest.mark.parametrize("kind", list(KINDS.values()), ids=list(KINDS))
 def test_real_mtas_need_root(kind: type[realmta.RealMTA], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(realmta.os, "geteuid", lambda: 1000)
     mta = kind(new_ports())

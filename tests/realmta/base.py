@@ -1,4 +1,4 @@
-"""Real MTAs (Postfix, Exim) for the integration tests.
+"""The common part of the real MTAs the integration tests start: state, ports, start, stop by pid.
 
 Each instance renders the project's templates from ``lab/`` into its own
 directory tree, listens on two loopback high ports (strict: unknown users
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from conformance.serving import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LAB = ROOT / "lab"
 #: where each run's state folder is made: every parent must be traversable by the MTAs'
 #: unprivileged users (not /tmp/pytest-of-root, 0700)
@@ -106,6 +107,40 @@ class MTAPorts:
     relay: int
     plain_relay: int
     sink: int
+    #: a third listener, for an MTA that plays its own mailbox backend (Haraka)
+    mailbox: int = 0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """An MTA's measured clock, from which a run's waits are set.
+
+    The quiet period (how long a run waits for an NDR that must not come) and the
+    NDR timeout are set at no less than three times the bounce latency measured
+    here, so that a late backscatter NDR cannot arrive after its verdict.  The
+    delay timeout of the opt-in slow pair lies between the first delay notice and
+    the queue lifetime, so the delayed DSN arrives and the final one does not.
+    """
+
+    #: seconds from acceptance to the NDR at the sink, measured on the lab machine
+    bounce_latency: float
+    #: seconds until the first "delayed" DSN (the template's warn timer)
+    delay_notice: float
+    #: seconds until a deferred message expires (the template's queue lifetime)
+    queue_lifetime: float
+
+    @property
+    def quiet_period(self) -> float:
+        return max(5.0, 3 * self.bounce_latency)
+
+    @property
+    def ndr_timeout(self) -> float:
+        return max(30.0, 3 * self.bounce_latency)
+
+    @property
+    def delay_timeout(self) -> float:
+        """Above the warn timer (with its queue-run slack), below the queue lifetime."""
+        return min(self.delay_notice + 25, self.queue_lifetime - 10)
 
 
 def wait_for_greeting(host: str, port: int, deadline: float) -> bytes:
@@ -150,12 +185,23 @@ def _wait_pid_gone(pid: int, timeout: float) -> bool:
     return not _pid_alive(pid)
 
 
+def kill_after(pid: int, timeout: float) -> None:
+    """Wait up to *timeout* for *pid* (already sent SIGTERM) to exit, then SIGKILL it."""
+    if not _wait_pid_gone(pid, timeout):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        _wait_pid_gone(pid, 2)
+
+
 class RealMTA(ABC):
     """Base class: render, start, wait, stop by pid."""
 
     name = "mta"
     label = "the MTA"
     host = "127.0.0.1"
+    timing = Timing(bounce_latency=1.0, delay_notice=20, queue_lifetime=60)
 
     def __init__(self, ports: MTAPorts, state_dir: Path | None = None) -> None:
         self.ports = ports
@@ -204,14 +250,16 @@ class RealMTA(ABC):
         return {
             "STRICT_PORT": str(p.strict), "BACKSCATTER_PORT": str(p.backscatter),
             "RELAY_PORT": str(p.relay), "PLAIN_RELAY_PORT": str(p.plain_relay), "SINK_PORT": str(p.sink),
+            "MAILBOX_PORT": str(p.mailbox),
         }
 
     def render(self, template: Path, target: Path) -> None:
         text = template.read_text(encoding="utf-8")
         for key, value in self.variables().items():
             text = text.replace(f"@{key}@", value)
-        if "@" in text and any(f"@{k}@" in text for k in ("STRICT_PORT", "RUN_DIR", "CONF_DIR")):
-            raise MTAStartError(f"unrendered variable left in {template}")
+        left = re.findall(r"@[A-Z_]+_(?:PORT|DIR)@|@MODE@", text)
+        if left:
+            raise MTAStartError(f"unrendered variable {left[0]} left in {template}")
         target.write_text(text, encoding="utf-8")
 
     def _prepare_base(self) -> None:
@@ -238,12 +286,8 @@ class RealMTA(ABC):
         """Each MTA kind says how."""
 
     def _kill_pid(self, timeout: float) -> None:
-        pid = self.pid
-        if pid is None:
-            return
-        if not _wait_pid_gone(pid, timeout):
-            os.kill(pid, signal.SIGKILL)
-            _wait_pid_gone(pid, 2)
+        if self.pid is not None:
+            kill_after(self.pid, timeout)
         self.pid = None
 
     @abstractmethod
@@ -262,122 +306,6 @@ class RealMTA(ABC):
             shutil.rmtree(self._state, ignore_errors=True)
 
 
-class PostfixInstance(RealMTA):
-    name = "postfix"
-    label = "Postfix"
-    install_name = "postfix"
-
-    def installed(self) -> tuple[bool, str]:
-        if Path(_sbin("postfix")).exists():
-            return True, ""
-        return False, "Postfix is not installed: run `sudo lab/install.sh postfix`"
-
-    @property
-    def conf_dir(self) -> Path:
-        return self.state / "etc"
-
-    @property
-    def queue_dir(self) -> Path:
-        return self.state / "queue"
-
-    def variables(self) -> dict[str, str]:
-        v = super().variables()
-        v.update(QUEUE_DIR=str(self.queue_dir), DATA_DIR=str(self.state / "data"),
-                 MAILBOX_DIR=str(self.state / "mail"), CONF_DIR=str(self.conf_dir), RUN_DIR=str(self.state))
-        return v
-
-    def log_path(self) -> Path:
-        return self.state / "postfix.log"
-
-    def _postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([_sbin("postfix"), "-c", str(self.conf_dir), *args],
-                              capture_output=True, text=True, timeout=60, check=False)
-
-    def start(self, timeout: float = 30) -> None:
-        self._prepare_base()
-        for sub in ("etc", "queue", "data", "mail"):
-            (self.state / sub).mkdir(exist_ok=True)
-        (self.state / "mail").chmod(0o1777)
-        shutil.chown(self.state / "data", "postfix", "postfix")
-        for name in ("main.cf", "master.cf", "aliases", "transport"):
-            self.render(LAB / "postfix" / f"{name}.in", self.conf_dir / name)
-        subprocess.run([_sbin("postalias"), "-c", str(self.conf_dir), str(self.conf_dir / "aliases")],
-                       check=True, capture_output=True, timeout=60)
-        for step in (("check",), ("start",)):
-            proc = self._postfix(*step)
-            if proc.returncode != 0:
-                raise MTAStartError(f"postfix {step[0]} failed: {proc.stdout}{proc.stderr}\n{self.log_tail()}")
-        self._wait_ready(timeout)
-        pid_text = (self.queue_dir / "pid" / "master.pid").read_text().strip()
-        self.pid = int(pid_text)
-
-    def stop(self, timeout: float = 10) -> None:
-        if self.pid is None:
-            return
-        self._postfix("stop")
-        self._kill_pid(timeout)
-
-
-class EximInstance(RealMTA):
-    name = "exim"
-    label = "Exim"
-    install_name = "exim4"
-
-    def installed(self) -> tuple[bool, str]:
-        if EXIM.exists():
-            return True, ""
-        return False, "Exim is not installed: run `sudo lab/install.sh exim4`"
-
-    def variables(self) -> dict[str, str]:
-        v = super().variables()
-        v.update(SPOOL_DIR=str(self.state / "spool"), MAILBOX_DIR=str(self.state / "mail"),
-                 RUN_DIR=str(self.state), EXIM=str(EXIM))
-        return v
-
-    def log_path(self) -> Path:
-        return self.state / "log" / "mainlog"
-
-    @property
-    def config(self) -> Path:
-        return self.state / "exim4.conf"
-
-    def start(self, timeout: float = 30) -> None:
-        self._prepare_base()
-        for sub in ("log", "spool", "mail"):
-            (self.state / sub).mkdir(exist_ok=True)
-            shutil.chown(self.state / sub, "Debian-exim", "Debian-exim")
-        self.render(LAB / "exim4" / "exim4.conf.in", self.config)
-        self.config.chmod(0o644)
-        # -C keeps root privilege only for configs listed in the compiled-in TRUSTED_CONFIG_LIST
-        trusted = EXIM_TRUSTED
-        trusted.parent.mkdir(parents=True, exist_ok=True)
-        listed = trusted.read_text().splitlines() if trusted.exists() else []
-        if str(self.config) not in listed:
-            with trusted.open("a") as fh:
-                fh.write(f"{self.config}\n")
-        trusted.chmod(0o644)
-        proc = subprocess.run([str(EXIM), "-C", str(self.config), "-bd", "-q10s"],
-                              capture_output=True, text=True, timeout=60, check=False)
-        if proc.returncode != 0:
-            raise MTAStartError(f"exim -bd failed: {proc.stdout}{proc.stderr}\n{self.log_tail()}")
-        self._wait_ready(timeout)
-        self.pid = int((self.state / "exim.pid").read_text().strip())
-
-    def stop(self, timeout: float = 10) -> None:
-        if self.pid is None:
-            return
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        self._kill_pid(timeout)
-
-    def cleanup(self) -> None:
-        super().cleanup()
-        if self._state is not None:
-            _untrust(lambda line: line == str(self.config))
-
-
 def new_ports() -> MTAPorts:
     """Strict, backscatter, relay (= sink: the harness's DSN port), plain relay.
 
@@ -387,4 +315,49 @@ def new_ports() -> MTAPorts:
     another test can take them in between.
     """
     relay = free_port()
-    return MTAPorts(free_port(), free_port(), relay, free_port(), relay)
+    return MTAPorts(free_port(), free_port(), relay, free_port(), relay, free_port())
+
+
+class ForegroundMTA(RealMTA):
+    """An MTA that runs in the foreground: the process we start is the daemon, stopped by its pid."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    def spawn(self, argv: list[str], log: Path) -> None:
+        with log.open("ab") as out:
+            self._process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             start_new_session=True, cwd=self.state)
+        self.pid = self._process.pid
+
+    def ready_or_raise(self, timeout: float) -> None:
+        """Wait for both greetings; a daemon that exits meanwhile fails at once, with its log."""
+        deadline = time.monotonic() + timeout
+        for port in (self.ports.strict, self.ports.backscatter):
+            while True:
+                process = self._process
+                if process is not None and process.poll() is not None:
+                    raise MTAStartError(f"{self.name} exited with status {process.returncode}\n{self.log_tail()}")
+                try:
+                    wait_for_greeting(self.host, port, min(deadline, time.monotonic() + 1))
+                    break
+                except MTAStartError as exc:
+                    if time.monotonic() >= deadline:
+                        raise MTAStartError(f"{self.name} did not come up: {exc}\n{self.log_tail()}") from None
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        process = self._process
+        if process is not None:
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+            self.pid = None
+            return
+        self._kill_pid(timeout)
