@@ -1,10 +1,12 @@
-"""Run cases against one target: the probe, the gaps, the routes, then each case's dialogue and judges.
+"""Run cases against one target: the probe, the gaps, each case's dialogue, the routes, the judges.
 
 The runner is independent of pytest: it turns a :class:`Case` into a
 :class:`CaseResult`.  The data flows one way: the probe says what the target
 offers, a case's dialogue says what it answered (:mod:`.dialogue`), the harness
 says what it did afterwards (:mod:`.captured`, :mod:`.relayed`), and
-:mod:`.result` decides.
+:mod:`.result` decides.  A case's dialogue runs before its routes are
+consulted (:mod:`.routes`): a case that ends in-session is judged on its
+dialogue alone, whatever the routes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .dialogue import Dialogue, new_token
 from .probe import ProbeResult, run_probe
 from .relayed import judge_relayed
 from .result import CaseResult
-from .routes import RouteControl, RouteStatus
+from .routes import RouteControl, RouteState, RouteStatus
 from .waiting import MailSource, WatchedMailbox
 
 
@@ -38,7 +40,7 @@ class CaseRunner:
         self.settings = settings
         self.mailbox = mailbox
         self._probe: ProbeResult | None = None
-        self._routes: RouteStatus = {}  #: filled once, on first need
+        self._control: RouteControl | None = None  #: made on first need; keeps every route's proof
         self.route_transcript = ""
         self._prepared: dict[str, Dialogue] = {}
         #: shows what the run waits for (the plugin sets a terminal one; silent elsewhere)
@@ -65,7 +67,7 @@ class CaseRunner:
         """Why the harness a case needs cannot run (it could not listen), or None.
 
         The one place that asks: every case that uses the harness passes here before
-        its route control and its dialogue, so those need not ask again.
+        its dialogue and its route control, so those need not ask again.
         """
         if not any(r in ROUTES for r in case.requires) and not case.waits:
             return None
@@ -80,22 +82,21 @@ class CaseRunner:
         """The harness's mailbox, its waits shown as progress; None when no harness runs."""
         return WatchedMailbox(self.mailbox(), self.progress, subject) if self.mailbox is not None else None
 
-    def route_errors(self, case: Case) -> list[str]:
-        """Prove the routes *case* needs (once per run); the reasons of those that failed."""
-        needed = [r for r in case.requires if r in ROUTES]
-        if needed and not self._routes:
-            mailbox = self.watched("the route control")  # harness_error has proved it listens
-            if mailbox is None:
-                self._routes = dict.fromkeys(ROUTES, "no harness runs")
-            else:
-                control = RouteControl(self.settings, mailbox, new_token())
-                self._routes = control.prove()
-                self.route_transcript = control.transcript
-        return [f"route control failed: {self._routes[r]}" for r in needed if self._routes.get(r)]
+    def routes(self, case: Case) -> RouteStatus:
+        """The proofs of the routes *case* needs; each route is controlled at most once per run."""
+        if self._control is None:
+            self._control = RouteControl(self.settings, self.watched("the route control"), new_token())
+        status = self._control.prove(r for r in case.requires if r in ROUTES)
+        self.route_transcript = self._control.transcript
+        return status
 
     # -- cases ------------------------------------------------------------------------
     def obstacle(self, case: Case) -> CaseResult | None:
-        """The result of a case that cannot run its dialogue (could not test, skipped, broken route), or None."""
+        """The result of a case that cannot run its dialogue (could not test, skipped), or None.
+
+        Routes are not among them: a case's dialogue runs first, and only a verdict
+        that needs what happens after acceptance consults them (``after_dialogue``).
+        """
         probe = self.probe()
         if probe.error:
             return CaseResult(case.id, Outcome.COULD_NOT_TEST, reason=f"could not test: {probe.error}",
@@ -106,9 +107,6 @@ class CaseRunner:
         harness_error = self.harness_error(case)
         if harness_error:
             return CaseResult(case.id, Outcome.COULD_NOT_TEST, reason=f"could not test: {harness_error}")
-        broken = self.route_errors(case)
-        if broken:
-            return CaseResult(case.id, Outcome.FAILED, errors=broken, transcript=self.route_transcript)
         return None
 
     def prepare(self, cases: list[Case]) -> None:
@@ -116,6 +114,8 @@ class CaseRunner:
 
         Each such case is then judged by ``run`` against deadlines counted from
         its own dialogue, and the whole set takes little more than its slowest case.
+        Only waiting cases are held: an in-session case never gets here, so it never
+        completes a DATA.
         """
         for case in cases:
             if case.waits and case.id not in self._prepared and self.obstacle(case) is None:
@@ -135,11 +135,43 @@ class CaseRunner:
                 return obstacle
             dialogue = self.dialogue(case)
             dialogue.talk()
-        if case.waits and dialogue.undisturbed:
-            self.judge_captured(dialogue)
-        result = dialogue.result()
+        result = self.after_dialogue(dialogue)
         result.duration = time.monotonic() - started
         return result
+
+    def after_dialogue(self, dialogue: Dialogue) -> CaseResult:
+        """The case's result once its dialogue is over: routes and the harness only when the verdict needs them."""
+        case = dialogue.case
+        if not needs_routes(dialogue):
+            if case.waits and dialogue.undisturbed:
+                self.judge_captured(dialogue)
+            return dialogue.result()
+        status = self.routes(case)
+        blocked = self.route_result(dialogue, status)
+        if blocked is not None:
+            return blocked
+        if dialogue.undisturbed:
+            self.judge_captured(dialogue)
+        return dialogue.result()
+
+    def route_result(self, dialogue: Dialogue, status: RouteStatus) -> CaseResult | None:
+        """The result of a case whose routes are broken (failed) or unprovable (could not test), or None."""
+        broken = [f"route control failed: {p.message}" for p in status.values() if p.state is RouteState.FAILED]
+        unprovable = [p.message for p in status.values() if p.state is RouteState.UNPROVABLE]
+        if not (broken or unprovable):
+            return None
+        result = dialogue.result()
+        if broken:
+            result.outcome, result.errors = Outcome.FAILED, broken + result.errors
+            result.transcript = joined(self.route_transcript, result.transcript)
+            return result
+        why = "; ".join(unprovable)
+        if result.outcome is Outcome.FAILED and not result.errors:
+            # its in-session findings fail it whatever the routes: what happened afterwards is not judged
+            result.reason = f"what reached the harness was not judged: {why}"
+            return result
+        return CaseResult(result.case_id, Outcome.COULD_NOT_TEST, reason=f"could not test: {why}",
+                          transcript=joined(self.route_transcript, result.transcript), token=result.token)
 
     def judge_captured(self, dialogue: Dialogue) -> None:
         """Wait for and judge the NDRs and relayed copies the case expects."""
@@ -155,6 +187,28 @@ class CaseRunner:
         if case.ndr is not None:
             slow = "slow" in case.requires
             judge_ndrs(sent, case.ndr, mailbox, log, within=self.settings.delay_timeout if slow else None)
+
+
+def needs_routes(dialogue: Dialogue) -> bool:
+    """Whether the case's verdict needs what happens after acceptance, hence its routes.
+
+    Not when the case waits for nothing at the harness, nor when its dialogue
+    ended in-session with a verdict of its own: an 'otherwise: pass' or 'skip'
+    expectation, a temporary failure (inconclusive), replies out of step.  A
+    dialogue stopped by a failed precondition does need them: a target that
+    refuses to relay to the relay domain fails the case's RCPT, and the route
+    says whether that is a finding or a setting.
+    """
+    ended_in_session = bool(dialogue.passed_early or dialogue.skipped or dialogue.inconclusive) \
+        or dialogue.surplus is not None
+    return dialogue.case.waits and not ended_in_session and any(r in ROUTES for r in dialogue.case.requires)
+
+
+def joined(route_transcript: str, transcript: str) -> str:
+    """The route control's sessions, then the case's own dialogue: the evidence of a route-blocked case."""
+    if not route_transcript:
+        return transcript
+    return f"{route_transcript}\n         === the case's own dialogue:\n{transcript}"
 
 
 __all__ = ["CaseResult", "CaseRunner", "ProbeResult"]
