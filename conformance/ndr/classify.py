@@ -17,13 +17,14 @@ from __future__ import annotations
 import enum
 import re
 
-from .message import NDRMessage
+from .message import TEXT_LIMIT, NDRMessage
 
 
 class Kind(str, enum.Enum):
     DSN_FAILURE = "dsn"
     DSN_DELAY = "delay-dsn"
     DSN_SUCCESS = "success-dsn"
+    DSN_VERIFY = "verification-dsn"
     BOUNCE = "non-dsn-bounce"
     DELAY_NOTICE = "non-dsn-delay"
     ARF = "feedback-report"
@@ -41,7 +42,7 @@ class Kind(str, enum.Enum):
 
     @property
     def is_dsn(self) -> bool:
-        return self in (Kind.DSN_FAILURE, Kind.DSN_DELAY, Kind.DSN_SUCCESS)
+        return self in (Kind.DSN_FAILURE, Kind.DSN_DELAY, Kind.DSN_SUCCESS, Kind.DSN_VERIFY)
 
     @property
     def is_ndr(self) -> bool:
@@ -52,6 +53,8 @@ VERDICTS = {
     Kind.DSN_FAILURE: "RFC 3464 DSN reporting a failure",
     Kind.DSN_DELAY: "RFC 3464 DSN reporting a delay",
     Kind.DSN_SUCCESS: "RFC 3464 DSN reporting success (delivered, relayed or expanded)",
+    Kind.DSN_VERIFY: ("DSN reporting an address verification, not a delivery (Action: deliverable or "
+                      "undeliverable, as Postfix's address verification writes it)"),
     Kind.BOUNCE: "a bounce that is not an RFC 3464 DSN",
     Kind.DELAY_NOTICE: "a delay notice that is not an RFC 3464 DSN",
     Kind.ARF: "an ARF feedback report, not an NDR",
@@ -138,11 +141,13 @@ def not_a_message_reason(data: bytes) -> str:
 
 
 _BOUNCE_SUBJECT = re.compile(
-    r"undeliver|undelivered|returned mail|return(ed)? to sender|delivery (status notification|failure|has failed)"
+    r"undeliver|undelivered|returned mail|return(ed|ing)? to sender|delivery (status notification|failure|has failed)"
     r"|failure notice|delivery failed|mail delivery failed|could not be delivered|non-?delivery|nondeliverable"
-    r"|failed mail|mail system error|rejected|bounce|unable to deliver|permanent error|delivery problem",
+    r"|non delivery|failed mail|mail failed|mail system error|rejected|bounce|unable to deliver|permanent error"
+    r"|delivery problem|not delivered|delivery notification: delivery has failed",
     re.IGNORECASE)
-_DELAY_SUBJECT = re.compile(r"delay|not (yet )?been delivered|still (being )?(tried|retried)|warning: message",
+_DELAY_SUBJECT = re.compile(r"delay|not (yet )?been delivered|still (being )?(tried|retried)|warning: message"
+                            r"|delivery warning|postponed",
                             re.IGNORECASE)
 _AUTOREPLY_SUBJECT = re.compile(r"out of (the )?office|vacation|auto(matic)?[- ]?(reply|response)|abwesen|away from",
                                 re.IGNORECASE)
@@ -150,13 +155,54 @@ _DAEMON_FROM = re.compile(r"mailer-daemon|postmaster|mail delivery (sub)?system|
 _BOUNCE_BODY = re.compile(
     rb"qmail-send program|could not be delivered to one or more|the following (address|recipient)"
     rb"|permanent fatal errors|delivery to the following recipient|message could not be delivered"
-    rb"|undeliverable|user unknown|unknown user|no such user|mailbox unavailable",
+    rb"|undeliverable|user unknown|unknown user|no such user|mailbox unavailable|failed addresses follow"
+    rb"|delivery has failed|was not delivered to|wasn't able to deliver|returning to sender",
     re.IGNORECASE)
+#: the opening words legacy MTAs write into every bounce, at the start of a line of their own text:
+#: qmail, Exim, Sendmail, Postfix, Smail, Lotus Domino, MS Exchange, Courier
+_MTA_BOILERPLATE = re.compile(
+    rb"^[ \t]*(?:hi\. this is the qmail-send program|i'm afraid i wasn't able to deliver your message"
+    rb"|this message was created automatically by mail delivery software"
+    rb"|the original message was received at .{0,80}\bfrom\b"
+    rb"|this is the mail system at host|i'm sorry to have to inform you that your message could not"
+    rb"|\|{5,} the following addresses had permanent fatal errors|failed addresses follow:"
+    rb"|mail failed, returning to sender|delivery has failed to these recipients or groups"
+    rb"|your message did not reach some or all of the intended recipients"
+    rb"|this is a delivery status notification|your message was not delivered to"
+    rb"|the following message to <[^>\r\n]{1,200}> was undeliverable)",
+    re.IGNORECASE | re.MULTILINE)
+#: a reply or a forward: quoting a bounce's words does not make a message a bounce
+_REPLY_SUBJECT = re.compile(r"^\s*(re|fwd?|aw|wg|sv|vs|tr|rif|antw)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
 
 def _header(ndr: NDRMessage, name: str) -> str:
     found = ndr.header(name)
     return found[0].value if found else ""
+
+
+def _body_says(ndr: NDRMessage, pattern: re.Pattern[bytes]) -> bool:
+    """Does the body say *pattern*, as written or once decoded (base64, quoted-printable, charset)?
+
+    The raw bytes are searched first: decoding happens only when they do not
+    already answer, so most messages are never decoded.
+    """
+    raw = ndr.raw[ndr.body_start:ndr.body_start + TEXT_LIMIT]
+    if pattern.search(raw):
+        return True
+    if b"base64" not in ndr.raw and b"quoted-printable" not in ndr.raw.lower() and b"charset" not in ndr.raw:
+        return False
+    return bool(pattern.search(ndr.text))
+
+
+def _dsn_kind(actions: set[str]) -> Kind:
+    """The kind of a DSN by its recipients' actions (RFC 3464 §2.3.3)."""
+    if actions and actions <= {"delayed"}:
+        return Kind.DSN_DELAY
+    if actions and actions <= {"delivered", "relayed", "expanded"}:
+        return Kind.DSN_SUCCESS
+    if actions and actions <= {"deliverable", "undeliverable"}:
+        return Kind.DSN_VERIFY  # Postfix's sendmail -bv and address probes: nothing was delivered
+    return Kind.DSN_FAILURE  # failed, invalid or missing actions: judged as a failure report
 
 
 def classify(ndr: NDRMessage) -> Kind:
@@ -171,13 +217,17 @@ def classify(ndr: NDRMessage) -> Kind:
     if ndr.status is None and report_type in ("delivery-status", "global-delivery-status"):
         return Kind.DSN_FAILURE  # a DSN that lost its delivery-status part: judged as one (MPR-007)
     if ndr.status is not None and (ndr.status.recipients or ndr.status.per_message.fields):
-        actions = {f.bare.lower() for block in ndr.status.recipients for f in block.get("action")}
-        if actions and actions <= {"delayed"}:
-            return Kind.DSN_DELAY
-        if actions and actions <= {"delivered", "relayed", "expanded"}:
-            return Kind.DSN_SUCCESS
-        return Kind.DSN_FAILURE  # failed, invalid or missing actions: judged as a failure report
-    subject = _header(ndr, "subject")
+        return _dsn_kind({f.bare.lower() for block in ndr.status.recipients for f in block.get("action")})
+    return _not_dsn_kind(ndr)
+
+
+def _not_dsn_kind(ndr: NDRMessage) -> Kind:
+    """Bounce, delay notice, auto-reply or other, for a message without DSN fields: by heuristics.
+
+    The Subject is read with its RFC 2047 words decoded, the body as written
+    and, if that does not answer, decoded.
+    """
+    subject = ndr.subject
     sender = _header(ndr, "from")
     auto = _header(ndr, "auto-submitted").lower()
     if (_AUTOREPLY_SUBJECT.search(subject) or auto.startswith("auto-replied") and not _DAEMON_FROM.search(sender)) \
@@ -186,8 +236,13 @@ def classify(ndr: NDRMessage) -> Kind:
     looks_daemon = bool(_DAEMON_FROM.search(sender)) or bool(ndr.header("x-failed-recipients"))
     if _DELAY_SUBJECT.search(subject) and (looks_daemon or _BOUNCE_SUBJECT.search(subject)):
         return Kind.DELAY_NOTICE
-    if _BOUNCE_SUBJECT.search(subject) and (looks_daemon or _BOUNCE_BODY.search(ndr.raw[:200_000])):
+    bounce_subject = bool(_BOUNCE_SUBJECT.search(subject))
+    null_sender = any(h.value.strip() == "<>" for h in (*ndr.header("return-path")[:1], *ndr.header("from")[:1]))
+    if bounce_subject and (looks_daemon or null_sender):
         return Kind.BOUNCE
-    if looks_daemon and _BOUNCE_BODY.search(ndr.raw[:200_000]):
+    reply = bool(_REPLY_SUBJECT.match(subject))  # a person answering a bounce quotes its words
+    if (looks_daemon or bounce_subject and not reply) and _body_says(ndr, _BOUNCE_BODY):
         return Kind.BOUNCE
+    if not reply and _body_says(ndr, _MTA_BOILERPLATE):
+        return Kind.DELAY_NOTICE if _DELAY_SUBJECT.search(subject) else Kind.BOUNCE
     return Kind.OTHER

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import email
+import email.header
 import email.message
 import email.parser
 import email.policy
@@ -115,15 +116,55 @@ class Part:
         return str(self.message.get("Content-Transfer-Encoding", "")).strip().lower()
 
     def decoded_body(self) -> bytes:
-        cte = self.transfer_encoding
+        return decode_transfer(self.body, self.transfer_encoding)
+
+
+def decode_transfer(body: bytes, cte: str) -> bytes:
+    """*body* without its base64 or quoted-printable transfer encoding; as it is when that fails.
+
+    A base64 body cut short (a bounded read) loses only its incomplete last quantum.
+    """
+    try:
+        if cte == "base64":
+            packed = _BLANKS.sub(b"", body)
+            return base64.b64decode(packed[: len(packed) // 4 * 4], validate=False)
+        if cte == "quoted-printable":
+            return quopri.decodestring(body)
+    except (binascii.Error, ValueError):
+        return body
+    return body
+
+
+_BLANKS = re.compile(rb"\s+")
+
+
+def decode_words(value: str) -> str:
+    """*value* with its RFC 2047 encoded words decoded (Q or B); never raises.
+
+    An unknown charset or a broken word leaves that piece as written: the text
+    is for recognising phrases (a Subject saying "Delivery Status Notification"),
+    not for showing exactly.
+    """
+    if "=?" not in value:
+        return value
+    try:
+        pieces = email.header.decode_header(value[:_WORDS_LIMIT])
+    except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
+        return value
+    text = []
+    for piece, charset in pieces:
+        if isinstance(piece, str):
+            text.append(piece)
+            continue
         try:
-            if cte == "base64":
-                return base64.b64decode(re.sub(rb"\s+", b"", self.body), validate=False)
-            if cte == "quoted-printable":
-                return quopri.decodestring(self.body)
-        except (binascii.Error, ValueError):
-            return self.body
-        return self.body
+            text.append(piece.decode(charset or "ascii", "replace"))
+        except (LookupError, ValueError):
+            text.append(piece.decode("latin-1"))
+    return "".join(text)
+
+
+#: longer than any Subject a person reads; keeps a hostile field's decoding bounded
+_WORDS_LIMIT = 4000
 
 
 @dataclass
@@ -142,6 +183,8 @@ class NDRMessage:
     status: dsn_fields.DeliveryStatus | None = None
     status_nested: bool = False
     _index: dict[str, list[Header]] | None = field(default=None, repr=False)
+    #: byte offset of the body (after the blank line ending the header section)
+    body_start: int = 0
 
     def header(self, name: str) -> list[Header]:
         """All fields called *name* (case-insensitive), in order."""
@@ -155,6 +198,76 @@ class NDRMessage:
     @property
     def content_type(self) -> str:
         return self.message.get_content_type()
+
+    @functools.cached_property
+    def subject(self) -> str:
+        """The first Subject, RFC 2047 words decoded ("" without one): what a reader sees."""
+        found = self.header("subject")
+        return decode_words(found[0].value) if found else ""
+
+    @functools.cached_property
+    def text(self) -> bytes:
+        """The text parts as a reader sees them (transfer encoding and charset undone), as UTF-8.
+
+        Computed only when asked (the bounce heuristics ask for it only when
+        the raw bytes did not already say what the message is), bounded by
+        TEXT_LIMIT; returned messages (message/*) are left out.
+        """
+        pieces: list[bytes] = []
+        if self.boundary is None:
+            _add_text(pieces, self.message, self.raw[self.body_start:self.body_start + TEXT_LIMIT])
+        else:
+            _walk_parts(pieces, self.parts, 0)
+        return b"\n".join(pieces)[:TEXT_LIMIT]
+
+
+#: how much text the bounce heuristics read: a bounce says what it is near its top
+TEXT_LIMIT = 200_000
+#: nested multiparts followed below the top level (multipart/alternative inside multipart/mixed...)
+_TEXT_DEPTH = 3
+
+
+def _walk_parts(pieces: list[bytes], parts: list[Part], depth: int) -> None:
+    """Add the decoded text of *parts* and of multiparts nested in them to *pieces*."""
+    for part in parts:
+        if sum(map(len, pieces)) >= TEXT_LIMIT:
+            return
+        maintype = part.content_type.partition("/")[0]
+        if maintype == "multipart" and depth < _TEXT_DEPTH:
+            boundary = _param(part.message, "boundary")
+            if boundary:
+                _walk_parts(pieces, _sub_parts(part.body[:TEXT_LIMIT * 2], boundary), depth + 1)
+        elif maintype == "text":
+            _add_text(pieces, part.message, part.body[:TEXT_LIMIT * 2])
+
+
+def _sub_parts(body: bytes, boundary: str) -> list[Part]:
+    """The parts of a nested multipart body (line numbers are not kept: text only)."""
+    lines = split_lines(body)
+    starts, close = delimiter_lines(lines, boundary)
+    ends = starts[1:] + [close if close is not None else len(lines)]
+    parts = []
+    for start, end in zip(starts, ends, strict=True):
+        headers, blank = read_headers(lines[start + 1:end], 0)
+        parts.append(Part(headers, b"\r\n".join(lines[start + 2 + blank:end]), 0, 0, message_from_headers(headers)))
+    return parts
+
+
+def _add_text(pieces: list[bytes], message: email.message.Message, body: bytes) -> None:
+    """Add *body* decoded (transfer encoding, then charset) as UTF-8, if *message* says it is text."""
+    try:
+        if message.get_content_maintype() != "text":
+            return
+        cte = str(message.get("Content-Transfer-Encoding", "")).strip().lower()
+        charset = message.get_content_charset() or "us-ascii"
+    except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
+        return
+    data = decode_transfer(body, cte)
+    try:
+        text = data.decode(charset, "replace")
+    except (LookupError, ValueError):
+        text = data.decode("latin-1")
+    pieces.append(text.encode("utf-8", "replace"))
 
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -171,20 +284,44 @@ def load(raw: bytes) -> NDRMessage:
     headers, _ = read_headers(lines[skip:], 1 + skip)
     blank = len(lines)  # index of the blank line that ends the header section
     message = message_from_headers(headers)
-    ndr = NDRMessage(raw, message, headers, blank + 2)
+    ndr = NDRMessage(raw, message, headers, blank + 2, body_start=body_start)
     boundary = _param(message, "boundary") if message.get_content_maintype() == "multipart" else None
     ndr.boundary = boundary
     if boundary:
         _split_multipart(ndr, raw[body_start:], boundary, blank + 2)
-    for part in ndr.parts:
-        if part.content_type in STATUS_TYPES:
-            ndr.status_part = part
-            break
+    _pick_status_part(ndr)
     if ndr.status_part is None:
         _find_nested_status(ndr)
-    if ndr.status_part is not None:
-        ndr.status = dsn_fields.parse(ndr.status_part.decoded_body(), ndr.status_part.body_line)
+        if ndr.status_part is not None:
+            ndr.status = dsn_fields.parse(ndr.status_part.decoded_body(), ndr.status_part.body_line)
     return ndr
+
+
+def _pick_status_part(ndr: NDRMessage) -> None:
+    """The delivery-status part to judge: the first whose content reads as DSN fields.
+
+    A report may carry two (the first holding prose, say): judging the first
+    alone would call a DSN with good fields one without any.  With none that
+    reads as fields, the first is judged (its faults are what a reader sees).
+    """
+    first: tuple[Part, dsn_fields.DeliveryStatus] | None = None
+    for part in ndr.parts:
+        if part.content_type not in STATUS_TYPES:
+            continue
+        status = dsn_fields.parse(part.decoded_body(), part.body_line)
+        if _reads_as_fields(status):
+            ndr.status_part, ndr.status = part, status
+            return
+        if first is None:
+            first = (part, status)
+    if first is not None:
+        ndr.status_part, ndr.status = first
+
+
+def _reads_as_fields(status: dsn_fields.DeliveryStatus) -> bool:
+    """Has a parsed delivery-status body a recipient block (Final-Recipient, Action or Status)?"""
+    return any(f.key in ("final-recipient", "action", "status") for block in status.recipients
+               for f in block.fields)
 
 
 def _param(message: email.message.Message, name: str) -> str | None:
