@@ -170,8 +170,10 @@ class CaseRunner:
             # its in-session findings fail it whatever the routes: what happened afterwards is not judged
             result.reason = f"what reached the harness was not judged: {why}"
             return result
-        return CaseResult(result.case_id, Outcome.COULD_NOT_TEST, reason=f"could not test: {why}",
-                          transcript=joined(self.route_transcript, result.transcript), token=result.token)
+        # a failed precondition (the RCPT to a domain the target does not relay) is explained by the route
+        result.outcome, result.errors, result.reason = Outcome.COULD_NOT_TEST, [], f"could not test: {why}"
+        result.transcript = joined(self.route_transcript, result.transcript)
+        return result
 
     def judge_captured(self, dialogue: Dialogue) -> None:
         """Wait for and judge the NDRs and relayed copies the case expects."""
