@@ -174,3 +174,19 @@ def test_bounce_route_without_relay_domain_is_unprovable(harness: Harness) -> No
     result = results[IN_SESSION_CASE.id]  # the unknown user is accepted: the verdict needs the bounce route
     assert result.outcome is Outcome.COULD_NOT_TEST
     assert "give --mta-relay-domain and --mta-sender-domain" in result.reason
+
+
+def test_lost_bounces_fail_every_case_that_needs_them(harness: Harness, elsewhere: Harness) -> None:
+    """tests/test_after_acceptance.py's scenario on the testee: sender.test goes elsewhere, so no bounce comes back.
+
+    Every trial case completes its dialogue and then fails with the route
+    control's message; the null-sender case, which expects no NDR, too, instead
+    of passing for the wrong reason.
+    """
+    trial = list(load_suite(Path(__file__).parent / "data" / "trial.mta.yaml").cases)
+    with make_testee(harness, routed={"sender.test": elsewhere}) as testee:
+        _, results = run_cases(testee, harness, trial)
+    assert {r.outcome for r in results.values()} == {Outcome.FAILED} and len(results) == 4
+    for result in results.values():
+        assert result.errors[0].startswith("route control failed: the target accepted a message to rej-rcpt.ctrl-")
+        assert "no bounce for ctrl-" in result.errors[0] and "route sender.test to 127.0.0.1:" in result.errors[0]
