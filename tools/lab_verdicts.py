@@ -130,8 +130,8 @@ def table() -> str:
     columns = [(mta, listener) for mta in MTAS for listener in LISTENERS]
     loaded = {col: load(*col) for col in columns}
     case_ids = sorted({c for e in loaded.values() for c in e.cases})
-    head = "| case | " + " | ".join(f"{MTAS[m].split()[0]} {'strict' if l == 'strict' else 'backsc.'}"
-                                     for m, l in columns) + " |"
+    head = "| case | " + " | ".join(f"{MTAS[mta].split()[0]} {'strict' if listener == 'strict' else 'backsc.'}"
+                                     for mta, listener in columns) + " |"
     rows = [head, "|---" * (len(columns) + 1) + "|"]
     clean = []
     for case_id in case_ids:

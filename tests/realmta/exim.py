@@ -15,6 +15,7 @@ class EximInstance(RealMTA):
     name = "exim"
     label = "Exim"
     install_name = "exim4"
+    #: measured here: under 0.1 s from acceptance to the NDR at the sink (1 s assumed, for a loaded machine)
     timing = Timing(bounce_latency=1.0, delay_notice=20, queue_lifetime=90)
 
     def installed(self) -> tuple[bool, str]:

@@ -17,7 +17,8 @@ class HarakaInstance(ForegroundMTA):
     name = "haraka"
     label = "Haraka"
     install_name = "haraka"
-    #: no delayed DSN; a deferred message fails after six 10 s retries
+    #: measured here: 0.2 s from acceptance to the NDR at the sink; no delayed DSN; a deferred message fails
+    #: after six 10 s retries (1 s assumed, for a loaded machine)
     timing = Timing(bounce_latency=1.0, delay_notice=20, queue_lifetime=60)
 
     def installed(self) -> tuple[bool, str]:

@@ -20,15 +20,15 @@ SMTPD = PREFIX / "usr/sbin/smtpd"
 SPOOL = "/var/spool/smtpd"
 SOCKET_DIR = "/var/run"
 #: a shell run inside the namespace: mount the private folders, then become smtpd (same pid)
-NAMESPACE_SCRIPT = 'mount --bind "$1" {spool} && mount --bind "$2" {run} && shift 2 && exec "$@"'.format(
-    spool=SPOOL, run=SOCKET_DIR)
+NAMESPACE_SCRIPT = f'mount --bind "$1" {SPOOL} && mount --bind "$2" {SOCKET_DIR} && shift 2 && exec "$@"'
 
 
 class OpenSMTPDInstance(ForegroundMTA):
     name = "opensmtpd"
     label = "OpenSMTPD"
     install_name = "opensmtpd"
-    #: measured: the NDR reaches the sink 1-5 s after acceptance (OpenSMTPD batches its bounces)
+    #: measured here: the NDR reaches the sink 1.2 s (local user) to 2.2 s (next hop refused) after
+    #: acceptance; OpenSMTPD batches its bounces and took ~5 s on a busier machine, so 5 s is assumed
     timing = Timing(bounce_latency=5.0, delay_notice=20, queue_lifetime=120)
 
     def installed(self) -> tuple[bool, str]:

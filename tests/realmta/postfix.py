@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 from .base import LAB, MTAStartError, RealMTA, Timing, _sbin
 
@@ -12,6 +13,7 @@ class PostfixInstance(RealMTA):
     name = "postfix"
     label = "Postfix"
     install_name = "postfix"
+    #: measured here: 0.2 s from acceptance to the NDR at the sink (1 s assumed, for a loaded machine)
     timing = Timing(bounce_latency=1.0, delay_notice=20, queue_lifetime=60)
 
     def installed(self) -> tuple[bool, str]:

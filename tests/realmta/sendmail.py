@@ -30,6 +30,7 @@ class SendmailInstance(RealMTA):
     name = "sendmail"
     label = "Sendmail"
     install_name = "sendmail"
+    #: measured here: 0.2 s from acceptance to the NDR at the sink (1 s assumed, for a loaded machine)
     timing = Timing(bounce_latency=1.0, delay_notice=20, queue_lifetime=90)
 
     def installed(self) -> tuple[bool, str]:
