@@ -10,8 +10,10 @@ from .dates import date_problem
 from .hits import Hit
 from .message import NDRMessage
 
+#: words by which a reader recognises a delivery report: failure, delay, success, or the report itself
 _FAILURE_SUBJECT = re.compile(r"undeliver|fail|return|bounce|delay|not (been )?deliver|delivery (status|notification)"
-                              r"|non-?deliver|rejected|warning|error|problem|success|delivered|relayed", re.IGNORECASE)
+                              r"|non[- ]?deliver|rejected|warning|error|problem|success|delivered|relayed"
+                              r"|deliver(y|ed)?[ -]report|report of delivery|delivery receipt", re.IGNORECASE)
 _VENDOR_HINTS = ("x-failed-recipients", "x-ms-exchange-message-is-ndr", "x-postfix-queue-id", "x-postfix-sender")
 
 
@@ -86,13 +88,21 @@ def header_names(ndr: NDRMessage) -> Iterator[Hit]:
             yield Hit("NDR-HDR-013", f"{h.name} has raw 8-bit text; RFC 2047 encoding is required", h.line)
 
 
+def _quoted_subject(ndr: NDRMessage) -> str:
+    """The Subject as judged: the decoded text, and the encoded words it came from when they differ."""
+    written = ndr.header("Subject")[0].value
+    if ndr.subject == written:
+        return repr(written[:60])
+    return f"{ndr.subject[:60]!r} (RFC 2047-encoded as {written[:60]!r})"
+
+
 def header_subject(ndr: NDRMessage) -> Iterator[Hit]:
     """NDR-HDR-010, -011, -015: a Subject a reader recognises, a reference to the original, vendor hints."""
     subjects = ndr.header("Subject")
     if not subjects:
         yield Hit("NDR-HDR-010", "no Subject; a reader cannot tell this is a delivery report", 1)
-    elif not _FAILURE_SUBJECT.search(subjects[0].value):
-        yield Hit("NDR-HDR-010", f"Subject {subjects[0].value[:60]!r} does not say it is a delivery report",
+    elif not _FAILURE_SUBJECT.search(ndr.subject):
+        yield Hit("NDR-HDR-010", f"Subject {_quoted_subject(ndr)} does not say it is a delivery report",
                   subjects[0].line)
     if not ndr.header("In-Reply-To") and not ndr.header("References"):
         yield Hit("NDR-HDR-011", "no In-Reply-To or References naming the original message", 1)

@@ -10,6 +10,11 @@ reported like any other verdict (a verdict line, a JSON item, a testcase, as
 a failure there since it makes the exit status 1) and counted apart from the
 messages in the summary.  When the reader of the output goes away (``| head``),
 ``add`` and ``close`` raise ``OutputClosed`` instead of a BrokenPipeError.
+
+A message with thousands of findings of one check (a base64 bomb, a
+recipient list gone wrong) would bury the rest: each format shows the first
+``PER_CHECK`` findings of each check and says how many more there are, in one
+line; the summary and the JSON counts still count them all.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable
 from typing import IO
 
@@ -25,15 +31,35 @@ from ..report.junit import StreamedSuite, junit_case
 from .classify import VERDICTS, Kind
 from .lint import LintResult
 
+#: findings of one check shown per message; the rest are counted in one line
+PER_CHECK = 20
+
+
+def capped(findings: list[Finding], per_check: int = PER_CHECK) -> tuple[list[Finding], dict[str, int]]:
+    """The first *per_check* findings of each check, in order, and how many of each were left out."""
+    seen: Counter[str] = Counter()
+    kept: list[Finding] = []
+    for f in findings:
+        seen[f.check_id] += 1
+        if seen[f.check_id] <= per_check:
+            kept.append(f)
+    return kept, {check: n - per_check for check, n in seen.items() if n > per_check}
+
+
+def more_line(check_id: str, count: int) -> str:
+    """The line standing for the findings of *check_id* that are not shown."""
+    return f"... and {count} more {check_id} finding{'s' if count != 1 else ''}"
+
 
 class OutputClosed(Exception):
     """The output went away (a closed pipe): the run ends quietly."""
 
 
 class Writer(ABC):
-    def __init__(self, out: IO[str], floor: Severity) -> None:
+    def __init__(self, out: IO[str], floor: Severity, per_check: int = PER_CHECK) -> None:
         self.out = out
         self.floor = floor
+        self.per_check = per_check
         self.counts = dict.fromkeys(Severity, 0)
         self.messages = 0  #: judged messages
         self.with_errors = 0
@@ -47,6 +73,10 @@ class Writer(ABC):
 
     def shown(self, result: LintResult) -> list[Finding]:
         return [f for f in result.findings if f.severity >= self.floor]
+
+    def shown_capped(self, result: LintResult) -> tuple[list[Finding], dict[str, int]]:
+        """The findings shown (``PER_CHECK`` of each check at most) and the count left out of each."""
+        return capped(self.shown(result), self.per_check)
 
     def add(self, result: LintResult) -> None:
         if result.kind.is_unjudged:
@@ -94,9 +124,12 @@ class TextWriter(Writer):
 
     def write(self, result: LintResult) -> None:
         print(f"{result.source}: {result.verdict}", file=self.out)
-        for f in self.shown(result):
+        kept, omitted = self.shown_capped(result)
+        for f in kept:
             ref = f"  [{f.refs[0]}]" if f.refs else ""
             print(f"{_place(result.source, f)}  {f.check_id}  {f.severity}  {f.message}{ref}", file=self.out)
+        for check_id, count in omitted.items():
+            print(f"{result.source}: {more_line(check_id, count)}", file=self.out)
 
     def finish(self) -> None:
         print(self.summary(), file=self.out)
@@ -110,14 +143,20 @@ def _place(source: str, f: Finding) -> str:
 
 
 class JSONWriter(Writer):
-    def __init__(self, out: IO[str], floor: Severity) -> None:
-        super().__init__(out, floor)
+    def __init__(self, out: IO[str], floor: Severity, per_check: int = PER_CHECK) -> None:
+        super().__init__(out, floor, per_check)
         self.out.write("[")
 
     def write(self, result: LintResult) -> None:
-        item = {"source": result.source, "kind": result.kind.value, "verdict": result.verdict,
-                "findings": [_json_finding(f) for f in self.shown(result)],
-                "internal_errors": result.internal_errors}
+        """One item; ``counts`` has every shown check's total, ``omitted`` what ``findings`` leaves out."""
+        shown = self.shown(result)
+        kept, omitted = capped(shown, self.per_check)
+        item: dict[str, object] = {"source": result.source, "kind": result.kind.value, "verdict": result.verdict,
+                                   "findings": [_json_finding(f) for f in kept],
+                                   "counts": dict(Counter(f.check_id for f in shown))}
+        if omitted:
+            item["omitted"] = omitted
+        item["internal_errors"] = result.internal_errors
         self.out.write(("\n " if self.written == 1 else ",\n ") + json.dumps(item))
 
     def finish(self) -> None:
@@ -141,18 +180,23 @@ class JUnitWriter(Writer):
     testcases, because the suite's counts come first.
     """
 
-    def __init__(self, out: IO[str], floor: Severity) -> None:
-        super().__init__(out, floor)
+    def __init__(self, out: IO[str], floor: Severity, per_check: int = PER_CHECK) -> None:
+        super().__init__(out, floor, per_check)
         self.report = StreamedSuite(out, name="mta-conformance lint", suite="mta-conformance.lint")
 
     def write(self, result: LintResult) -> None:
-        others = [f.render() for f in self.shown(result) if f.severity is not Severity.ERROR]
+        kept, omitted = self.shown_capped(result)
+        others = [f.render() for f in kept if f.severity is not Severity.ERROR]
+        errors, error_omitted = capped([f for f in result.findings if f.severity is Severity.ERROR], self.per_check)
+        others += [more_line(check, n) for check, n in omitted.items() if check not in error_omitted]
         case = junit_case(result.source, f"mta-conformance.lint.{result.kind.value}",
                         stdout="\n".join([f"verdict: {result.verdict}", *others]))
-        for f in result.findings:
-            if f.severity is Severity.ERROR:
-                case.add_failure_info(message=f"{f.check_id}: {f.message}"[:500], output=f.render(),
-                                      failure_type=f.check_id)
+        for f in errors:
+            case.add_failure_info(message=f"{f.check_id}: {f.message}"[:500], output=f.render(),
+                                  failure_type=f.check_id)
+        for check_id, count in error_omitted.items():
+            case.add_failure_info(message=more_line(check_id, count), output=f"{result.source}: "
+                                  f"{more_line(check_id, count)}", failure_type=check_id)
         if result.kind.is_unjudged:
             case.add_failure_info(message=result.verdict[:500], output=f"{result.source}: {result.verdict}",
                                   failure_type=result.kind.value)
