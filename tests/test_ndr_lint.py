@@ -288,7 +288,11 @@ def test_named_verdicts_on_real_messages() -> None:
     for name, checks in expected.items():
         found = ids((CORPUS / name).read_bytes())
         assert checks <= {k for k, v in found.items() if v is Severity.ERROR}, (name, found)
-    nested = lint_bytes((CORPUS / "sisimai-rfc3464-09.eml").read_bytes())  # DSN inside multipart/mixed
+    mixed = lint_bytes((CORPUS / "sisimai-rfc3464-09.eml").read_bytes())  # delivery-status in multipart/mixed
+    assert [(f.check_id, f.severity) for f in mixed.findings if f.check_id == "MPR-001"] == \
+        [("MPR-001", Severity.ERROR)]  # RFC 3464 §2: not a DSN at all
+    assert not mixed.kind.is_dsn and "RFC 3464 DSN" not in mixed.verdict.split(":")[0].replace("not an RFC", "")
+    nested = lint_bytes((CORPUS / "sisimai-lhost-x5-01.eml").read_bytes())  # a report in a forwarded message
     assert [(f.check_id, f.severity) for f in nested.findings if f.check_id == "MPR-001"] == \
         [("MPR-001", Severity.WARNING)]
     arf = list(CORPUS.glob("*arf*.eml"))

@@ -2,7 +2,9 @@
 
 From a JSON file (``mta-conformance lint --envelope FILE.json``) or built by the
 live harness from what it sent.  Values are as sent on the wire: ENVID and ORCPT
-in xtext, addresses with their original case.
+in xtext, addresses with their original case.  ``dsn_advertised`` says whether
+the target offered DSN in its EHLO reply (absent: not known), which decides the
+severity of MPR-001 and whether the DSN parameters are held against the NDR.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Envelope:
     recipients: tuple[OriginalRecipient, ...] = field(default=())
     envid: str | None = None
     ret: str | None = None
+    #: did the target advertise DSN in its EHLO reply? None: not known
+    dsn_advertised: bool | None = None
 
     def recipient(self, address: str) -> OriginalRecipient | None:
         """The recipient *address* names (case-insensitively), or None when it was not one."""
@@ -52,7 +56,7 @@ def from_dict(data: Any) -> Envelope:
     """An Envelope from parsed JSON; every value is checked, since the file comes from outside."""
     if not isinstance(data, dict):
         raise EnvelopeError("the envelope is a JSON object")
-    unknown = set(data) - {"reverse_path", "recipients", "envid", "ret"}
+    unknown = set(data) - {"reverse_path", "recipients", "envid", "ret", "dsn_advertised"}
     if unknown:
         raise EnvelopeError(f"unknown envelope key(s): {', '.join(sorted(unknown))}")
     if not isinstance(data.get("reverse_path"), str):
@@ -70,7 +74,10 @@ def from_dict(data: Any) -> Envelope:
     ret = data.get("ret")
     if ret is not None and str(ret).upper() not in ("FULL", "HDRS"):
         raise EnvelopeError("'ret' is FULL or HDRS")
-    return Envelope(data["reverse_path"], tuple(recipients), data.get("envid"), ret)
+    advertised = data.get("dsn_advertised")
+    if advertised is not None and not isinstance(advertised, bool):
+        raise EnvelopeError("'dsn_advertised' is true or false (did the target offer DSN in its EHLO reply?)")
+    return Envelope(data["reverse_path"], tuple(recipients), data.get("envid"), ret, advertised)
 
 
 def load_envelope(path: Path) -> Envelope:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from ..smtp import enhanced
 from .dates import date_problem, utc_seconds
-from .dsn_fields import Block, Field
+from .dsn_fields import Block, Field, strip_comments
 from .hits import Hit, blocks
 from .message import NDRMessage
 from .status_checks import STATUS_VALUE, action_status, diagnostic_hits, registry_hits
@@ -25,6 +25,10 @@ TYPED = {"reporting-mta", "dsn-gateway", "received-from-mta", "original-recipien
          "remote-mta", "diagnostic-code"}
 _ORDER = ["original-recipient", "final-recipient", "action", "status", "remote-mta", "diagnostic-code",
           "last-attempt-date", "final-log-id", "will-retry-until"]
+_RANK = {key: rank for rank, key in enumerate(_ORDER)}
+#: the same fields as RFC 3464 spells them
+_NAMES = ["Original-Recipient", "Final-Recipient", "Action", "Status", "Remote-MTA", "Diagnostic-Code",
+          "Last-Attempt-Date", "Final-Log-ID", "Will-Retry-Until"]
 _UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
 #: seconds a field date may run ahead of the NDR's own Date before DSN-SEM-025 says it is after it
 _DATE_SLACK = 300.0
@@ -178,18 +182,13 @@ def field_details(ndr: NDRMessage) -> Iterator[Hit]:
     if gateway is not None and (ndr.status.per_message.first("reporting-mta") or Field("", "", 0)).typed()[0] == "dns":
         yield Hit("DSN-FMT-008", "DSN-Gateway in a DSN whose Reporting-MTA is an Internet (dns) MTA", gateway.line)
     for block in blocks(ndr):
-        positions = [_ORDER.index(f.key) for f in block.fields if f.key in _ORDER]
-        if positions != sorted(positions):
-            yield Hit("DSN-FMT-012", "per-recipient fields are not in the RFC 3464 grammar order", block.line)
+        yield from _field_order(block)
         log_id = block.first("final-log-id")
         if log_id is not None and not log_id.value:
             yield Hit("DSN-FMT-026", "Final-Log-ID is empty", log_id.line)
         remote = block.first("remote-mta")
         if remote is not None:
-            kind, host = remote.typed()
-            if (kind or "").lower() == "dns" and re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", host.strip()):
-                yield Hit("DSN-SEM-022", f"Remote-MTA dns; {host.strip()} is a bare IP address, not a domain name "
-                          "(use a [bracketed] literal)", remote.line, "bare-ip")
+            yield from _remote_mta(remote)
         diag = block.first("diagnostic-code")
         if diag is not None:
             kind, text = diag.typed()
@@ -208,6 +207,58 @@ def field_details(ndr: NDRMessage) -> Iterator[Hit]:
             if f.key in ("final-recipient", "original-recipient"):
                 yield from _address_forms(ndr, f)
     yield from _time_sanity(ndr)
+
+
+def _field_order(block: Block) -> Iterator[Hit]:
+    """DSN-FMT-012: a block's fields in the order of RFC 3464 §2.1's per-recipient-fields grammar.
+
+    The grammar ends each group with ``*( extension-field CRLF )``: extension
+    fields (X-Actual-Recipient and other names it does not define) may follow
+    the defined fields, not stand between them.  Fields that later RFCs added
+    (Localized-Diagnostic) are left out of the comparison.  The first fault is
+    said, once per block.
+    """
+    latest: Field | None = None  # the defined field furthest along the grammar so far
+    extension: Field | None = None  # the first extension field so far
+    for f in block.fields:
+        rank = _RANK.get(f.key)
+        if rank is None:
+            if extension is None and f.key not in PER_RECIPIENT:
+                extension = f
+            continue
+        if extension is not None:
+            yield Hit("DSN-FMT-012", f"{f.name} (line {f.line}) follows the extension field {extension.name} "
+                      f"(line {extension.line}): the RFC 3464 §2.1 grammar puts extension fields after the "
+                      "per-recipient fields it defines", block.line)
+            return
+        if latest is not None and rank < _RANK[latest.key]:
+            yield Hit("DSN-FMT-012", f"{f.name} (line {f.line}) comes after {latest.name}: the RFC 3464 §2.1 "
+                      f"grammar orders {', '.join(_NAMES)}, then extension fields", block.line)
+            return
+        latest = f if latest is None or rank > _RANK[latest.key] else latest
+
+
+def _remote_mta(remote: Field) -> Iterator[Hit]:
+    """DSN-SEM-022: a dns Remote-MTA names one MTA (RFC 3464 §2.3.5), by a domain name, not a bare IP.
+
+    A name with its address literal beside it (``mx.example.com
+    [192.0.2.1]``) is still one MTA; a list (``a.example, b.example``) or two
+    names are not.  Comments are not names.
+    """
+    kind, host = remote.typed()
+    if (kind or "").lower() != "dns":
+        return
+    if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", host.strip()):
+        yield Hit("DSN-SEM-022", f"Remote-MTA dns; {host.strip()} is a bare IP address, not a domain name "
+                  "(use a [bracketed] literal)", remote.line, "bare-ip")
+        return
+    name = strip_comments(host).strip()
+    names = [n for n in re.split(r"[\s,]+", name) if n]
+    one_with_literal = len(names) == 2 and names[1].startswith("[") and not names[0].startswith("[")
+    if len(names) > 1 and ("," in name or not one_with_literal):
+        yield Hit("DSN-SEM-022", f"Remote-MTA {remote.value!r} names {len(names)} MTAs "
+                  f"({', '.join(names)}); RFC 3464 §2.3.5 gives the one MTA that reported the delivery "
+                  "status", remote.line)
 
 
 def _address_forms(ndr: NDRMessage, f: Field) -> Iterator[Hit]:

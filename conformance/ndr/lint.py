@@ -2,8 +2,12 @@
 
 Classification comes first: only DSNs get DSN findings; a bounce that is not a
 DSN gets the single finding MPR-001 (error under anti-backscatter, which wants
-machine-readable NDRs; warning under strict-rfc, where RFC 5321 says SHOULD);
-feedback reports, read receipts, auto-replies and ordinary mail get none.
+machine-readable NDRs, or from a target that advertised DSN; warning under
+strict-rfc, where RFC 5321 says SHOULD); feedback reports, read receipts,
+auto-replies and ordinary mail get none.  A delivery-status part inside a
+top-level multipart/mixed is judged field by field, but the message is no DSN
+(RFC 3464 §2: a DSN's top-level type is multipart/report), and its verdict says
+so; a report nested in a forwarded message is one still (RFC 6522 §1).
 An input whose first non-empty line is neither a header field nor a "From "
 line is "not a message" and gets none either.
 The engine never raises on any input: a check that fails internally is
@@ -32,7 +36,8 @@ class LintResult:
     kind: Kind
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
-    #: why the input was not judged ("too large", "not a message", "not an mbox")
+    #: what the verdict's words need added: why the input was not judged ("too large",
+    #: "not a message", "not an mbox"), or why a message with a delivery-status part is no DSN
     detail: str = ""
 
     @property
@@ -55,13 +60,18 @@ def lint_bytes(
     envelope: Envelope | None = None,
     wire: bool = False,
     dsn_expected: bool = False,
+    dsn_advertised: bool | None = None,
 ) -> LintResult:
     """Lint one message given as bytes: parse it, then :func:`lint_message`.
 
     *envelope* enables the S+ctx checks; *wire* says *raw* are the bytes as
     transmitted (captured by the harness), which enables the C checks;
-    *dsn_expected* says the target advertised DSN, which makes any NDR that is
-    not a top-level multipart/report an MPR-001 error (RFC 3461 §6.2).
+    *dsn_advertised* says whether the target advertised DSN (None: unknown,
+    then the envelope's ``dsn_advertised`` decides): with True any NDR that is
+    not a top-level multipart/report is an MPR-001 error (RFC 3461 §6.2), with
+    False the envelope's DSN parameters (ORCPT, NOTIFY, RET, ENVID) are not held
+    against the NDR, since the target never offered them.  *dsn_expected* is
+    the older spelling of ``dsn_advertised=True``.
     """
     if not looks_like_message(raw):
         return LintResult(source, Kind.NOT_A_MESSAGE, detail=not_a_message_reason(raw))
@@ -70,7 +80,22 @@ def lint_bytes(
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
         return unparsable(source, exc)
     return lint_message(ndr, profile=profile, source=source, envelope=envelope, wire=wire,
-                        dsn_expected=dsn_expected)
+                        dsn_expected=dsn_expected, dsn_advertised=dsn_advertised)
+
+
+def mpr_001_condition(profile: Profile, dsn_advertised: bool | None, *, nested: bool = False) -> str:
+    """The MPR-001 condition key for an NDR that is not a top-level multipart/report.
+
+    "dsn-expected" (an error) when the target advertised DSN, for RFC 3461
+    §6.2 then wants a DSN, or under anti-backscatter, the profile that wants
+    machine-readable NDRs; "otherwise" (a warning: RFC 5321 §3.6.3 says SHOULD)
+    for the rest, and always for a report *nested* inside another part (a
+    forwarded report, which RFC 6522 §1 allows).  The live judge and the linter
+    both ask this one function, so they cannot disagree.
+    """
+    if nested:
+        return "otherwise"
+    return "dsn-expected" if dsn_advertised or profile is Profile.ANTI_BACKSCATTER else "otherwise"
 
 
 def lint_message(
@@ -81,6 +106,7 @@ def lint_message(
     envelope: Envelope | None = None,
     wire: bool = False,
     dsn_expected: bool = False,
+    dsn_advertised: bool | None = None,
     where: Location | None = None,
 ) -> LintResult:
     """Lint a message already parsed (``message.load``), so a caller that parsed it does not parse it again.
@@ -94,24 +120,54 @@ def lint_message(
         kind = classify(ndr)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
         return unparsable(source, exc)
-    result = LintResult(source, kind)
+    advertised = _advertised(dsn_advertised, dsn_expected, envelope)
+    shown, detail = not_a_report(ndr, kind)
+    result = LintResult(source, shown, detail=detail)
     if kind.is_dsn:
-        hits = _dsn_hits(ndr, result, envelope, wire)
+        hits = _dsn_hits(ndr, result, envelope, wire, dsn_params=advertised is not False)
     elif kind in (Kind.BOUNCE, Kind.DELAY_NOTICE):
-        condition = "dsn-expected" if profile is Profile.ANTI_BACKSCATTER else "otherwise"
         hits = [Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "
-                    "machine-readable delivery-status part", 1, condition)]
+                    "machine-readable delivery-status part (RFC 3464 §2)", 1)]
     else:
         hits = []
-    if dsn_expected:
-        hits = [Hit(h.check_id, h.message, h.line, "dsn-expected") if h.check_id == "MPR-001" else h
-                for h in hits]
+    condition = mpr_001_condition(profile, advertised, nested=ndr.status_nested)
     for hit in distinct(hits):
         line = Location(line=hit.line or None)
-        result.findings.append(finding(hit.check_id, hit.message, profile=profile, condition=hit.condition,
+        result.findings.append(finding(hit.check_id, hit.message, profile=profile,
+                                       condition=condition if hit.check_id == "MPR-001" else hit.condition,
                                        where=line.within(where) if where is not None else line))
     result.findings.sort(key=lambda f: f.where.line or 0)
     return result
+
+
+def _advertised(dsn_advertised: bool | None, dsn_expected: bool, envelope: Envelope | None) -> bool | None:
+    """Whether the target advertised DSN: said outright, else by the older flag, else by the envelope."""
+    if dsn_advertised is not None:
+        return dsn_advertised
+    if dsn_expected:
+        return True
+    return envelope.dsn_advertised if envelope is not None else None
+
+
+#: what a delivery-status part in a top-level multipart other than multipart/report reports, as a verdict
+_NOT_A_REPORT = {Kind.DSN_FAILURE: Kind.BOUNCE, Kind.DSN_DELAY: Kind.DELAY_NOTICE, Kind.DSN_SUCCESS: Kind.OTHER}
+
+
+def not_a_report(ndr: NDRMessage, kind: Kind) -> tuple[Kind, str]:
+    """The verdict's kind and detail: a DSN kind only for a multipart/report, top-level or nested.
+
+    RFC 3464 §2 defines a DSN as a message whose top-level type is
+    multipart/report: a multipart/mixed with a delivery-status part among its
+    own parts is a bounce (or a delay or success notice) that is not a DSN, and
+    its verdict must not call it one.  A report nested in a forwarded message
+    (RFC 6522 §1) keeps its kind.
+    """
+    if not kind.is_dsn or ndr.status_nested or ndr.content_type == "multipart/report" or ndr.status is None:
+        return kind, ""
+    what = "a success notice that is not an RFC 3464 DSN; " if kind is Kind.DSN_SUCCESS else ""
+    return _NOT_A_REPORT[kind], (f"{what}the top-level type is {ndr.content_type}, which holds a "
+                                 "message/delivery-status part, but a DSN is a top-level multipart/report "
+                                 "(RFC 3464 §2)")
 
 
 def distinct(hits: list[Hit]) -> list[Hit]:
@@ -137,12 +193,17 @@ def unparsable(source: str, exc: Exception) -> LintResult:
     return result
 
 
-def _dsn_hits(ndr: NDRMessage, result: LintResult, envelope: Envelope | None, wire: bool) -> list[Hit]:
-    """Every check that applies to a DSN; a check that fails internally goes to ``internal_errors``."""
+def _dsn_hits(ndr: NDRMessage, result: LintResult, envelope: Envelope | None, wire: bool, *,
+              dsn_params: bool = True) -> list[Hit]:
+    """Every check that applies to a DSN; a check that fails internally goes to ``internal_errors``.
+
+    Without *dsn_params* (the target did not advertise DSN) the checks against
+    ORCPT, NOTIFY, RET and ENVID do not run.
+    """
     runs: list[NDRCheck] = [*HEADER_CHECKS, *DSN_CHECKS]
     if envelope is not None:
-        runs.append(lambda n: envelope_checks(n, envelope))
-        runs.append(lambda n: returned_content_checks(n, envelope))
+        runs.append(lambda n: envelope_checks(n, envelope, dsn_params=dsn_params))
+        runs.append(lambda n: returned_content_checks(n, envelope, dsn_params=dsn_params))
     if wire:
         runs.append(lambda n: wire_checks(n.raw))
     hits: list[Hit] = []

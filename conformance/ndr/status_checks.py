@@ -12,6 +12,9 @@ from .message import NDRMessage
 
 #: a Status field's value: the code and an optional comment
 STATUS_VALUE = re.compile(r"^\s*([0-9]+\.[0-9]+\.[0-9]+)\s*(\(.*\))?\s*$")
+#: subject.detail of the codes that report the queue giving up (X.4.7 "delivery time expired"): such a
+#: Status says why the MTA stopped trying, not what the last reply said, so it differs from it by design
+EXPIRY_DETAILS = frozenset({"4.7"})
 _SMTP_DIAG = re.compile(r"^\s*([2-5][0-9][0-9])[ -]?\s*(?:([245]\.[0-9]{1,3}\.[0-9]{1,3})\b)?")
 
 
@@ -61,7 +64,13 @@ def action_status(action: str, code: str, line: int) -> Iterator[Hit]:
 
 
 def diagnostic_hits(block: Block, status: str | None) -> Iterator[Hit]:
-    """ESC-003, DSN-SEM-021: an smtp Diagnostic-Code agrees with its own and the block's Status codes."""
+    """ESC-003, DSN-SEM-021: an smtp Diagnostic-Code agrees with its own and the block's Status codes.
+
+    A Status of queue expiry (X.4.7) is never compared with the enhanced code of
+    the last reply: after retries run out the Status reports the expiry, and the
+    Diagnostic-Code the last temporary reply (``451 4.3.0``), as RFC 3464 §2.3.6
+    lets it.  A generic X.0.0 beside a precise reply is noted (info), never more.
+    """
     diag: Field | None = block.first("diagnostic-code")
     if diag is None:
         return
@@ -76,9 +85,10 @@ def diagnostic_hits(block: Block, status: str | None) -> Iterator[Hit]:
         yield Hit("ESC-003", f"Diagnostic-Code {reply} carries enhanced code {esc} of another class", diag.line)
     if status and reply[0] == "5" and status[0] == "4":
         yield Hit("DSN-SEM-021", f"Diagnostic-Code {reply} (permanent) under Status {status} (temporary)", diag.line)
-    elif status and esc and status != esc:
+    elif status and esc and status != esc and not esc.endswith(".0.0") \
+            and status.split(".", 1)[1] not in EXPIRY_DETAILS:  # a Status may refine a generic reply
         if status.endswith(".0.0"):
-            yield Hit("DSN-SEM-021", f"Status {status} is generic while the reply said {esc}", diag.line,
-                      "generic-status")
+            yield Hit("DSN-SEM-021", f"Status {status} is generic while the reply {reply} {esc} was precise "
+                      "(RFC 3463 §3)", diag.line, "generic-status")
         elif status[0] == esc[0]:
             yield Hit("DSN-SEM-021", f"Status {status} differs from the reply's enhanced code {esc}", diag.line)

@@ -35,9 +35,7 @@ from .message import (
 def report_structure(ndr: NDRMessage) -> Iterator[Hit]:
     """MPR-001 to -005, -007, -009 to -011, -013: the multipart/report skeleton of RFC 6522."""
     if ndr.content_type != "multipart/report":
-        what = "nested inside " + ndr.content_type if ndr.status_nested else ndr.content_type
-        yield Hit("MPR-001", f"the delivery-status part is {what}; a DSN's top-level type is multipart/report",
-                  1, "otherwise")
+        yield Hit("MPR-001", _not_a_report(ndr), 1, "otherwise")  # the engine picks the condition
         return
     report_type = ndr.message.get_param("report-type")
     if not ndr.boundary or report_type is None:
@@ -85,6 +83,16 @@ def report_structure(ndr: NDRMessage) -> Iterator[Hit]:
             yield Hit("MPR-010", "the closing boundary delimiter is missing", len(ndr.raw.splitlines()) or 1)
     if ndr.preamble.strip() and not ndr.parts:
         yield Hit("MPR-013", "all text is in the preamble, which MIME readers ignore", ndr.body_line)
+
+
+def _not_a_report(ndr: NDRMessage) -> str:
+    """MPR-001's words for a delivery-status part outside a top-level multipart/report."""
+    if ndr.status_nested:
+        return (f"the report is nested inside the top-level {ndr.content_type} (a forwarded report?): RFC 6522 "
+                "§1 lets reports nest, but a DSN as its MTA sends it is a top-level multipart/report "
+                "(RFC 3464 §2)")
+    return (f"the top-level type is {ndr.content_type}, not multipart/report: a message/delivery-status part "
+            "among its parts does not make it a DSN (RFC 3464 §2)")
 
 
 def status_part_encoding(ndr: NDRMessage) -> Iterator[Hit]:
