@@ -72,8 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{suite_dir.name}: cases of the shipped {suite_dir.name} suite")
     holder = _harness_holder(config, settings)
     config.stash[harness_key] = holder
-    runner = CaseRunner(settings, mailbox=holder.mailbox)
+    settings = config.stash[settings_key] = _bound_ports(config, holder, settings)
     workerinput = getattr(config, "workerinput", None)
+    runner = CaseRunner(settings, mailbox=holder.source)
     if workerinput is None:
         from .report.recorder import RunRecorder
 
@@ -96,6 +97,7 @@ def _harness_holder(config: pytest.Config, settings: TargetSettings) -> HarnessH
     harness_config = None if s.harness_listen is None else HarnessConfig(
         host=s.harness_listen[0], dsn_port=s.harness_listen[1],
         plain_port=s.harness_plain_listen[1] if s.harness_plain_listen else 0,
+        plain_host=s.harness_plain_listen[0] if s.harness_plain_listen else None,
         sender_domain=s.sender_domain or "sender.invalid", relay_domain=s.relay_domain or "relay.invalid",
         plain_relay_domain=s.plain_relay_domain or "plain-relay.invalid")
     worker_spool = getattr(config, "workerinput", {}).get("mta_harness_spool")
@@ -111,6 +113,20 @@ def _harness_holder(config: pytest.Config, settings: TargetSettings) -> HarnessH
         except HarnessUnavailable:
             pass  # every case that needs it will say why
     return holder
+
+
+def _bound_ports(config: pytest.Config, holder: HarnessHolder, settings: TargetSettings) -> TargetSettings:
+    """With port 0 asked, the harness starts now: the header and the route control name the port it bound.
+
+    An xdist worker takes its controller's ports.
+    """
+    bound = getattr(config, "workerinput", {}).get("mta_harness_bound")
+    if bound:
+        return settings.with_bound_ports(*json.loads(bound))
+    if hasattr(config, "workerinput") or config.option.collectonly or not settings.binds_free_port:
+        return settings
+    listening = holder.start_now()
+    return settings.with_bound_ports(*listening) if listening else settings
 
 
 def _embedded_harness(config: pytest.Config) -> Harness | None:
@@ -155,6 +171,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    holder = item.config.stash.get(harness_key, None)
+    if isinstance(item, CaseItem) and call.when == "call" and item.result is not None and holder is not None:
+        item.result.messages = holder.claim(item.result.token)  # before the failure page that shows them
     outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     if isinstance(item, CaseItem) and report.when == "call":

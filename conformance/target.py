@@ -95,9 +95,12 @@ def _parse_enum(kind: type[_E]) -> Callable[[str], _E]:
 
 
 def _parse_listen(text: str) -> tuple[str, int]:
+    """HOST:PORT where the harness listens; port 0 lets the kernel pick a free one when it binds."""
     host, sep, port = text.strip().rpartition(":")
     if not sep or not host:
         raise ValueError(f"{text!r} is not HOST:PORT")
+    if port.strip() == "0":
+        return host.strip("[]"), 0
     return host.strip("[]"), _parse_port(port)
 
 
@@ -192,9 +195,10 @@ class TargetSettings:
     plain_relay_domain: str | None = field(metadata=option(
         "domain the target relays to the harness's port without DSN", _parse_domain, metavar="DOMAIN"))
     harness_listen: tuple[str, int] | None = field(metadata=option(
-        "HOST:PORT of the harness port with DSN (sink and next hop)", _parse_listen, metavar="HOST:PORT"))
+        "HOST:PORT of the harness port with DSN (sink and next hop); port 0 binds a free port, shown in the header",
+        _parse_listen, metavar="HOST:PORT"))
     harness_plain_listen: tuple[str, int] | None = field(metadata=option(
-        "HOST:PORT of the harness port without DSN", _parse_listen, metavar="HOST:PORT"))
+        "HOST:PORT of the harness port without DSN; port 0 binds a free port", _parse_listen, metavar="HOST:PORT"))
     ndr_timeout: float = field(metadata=option(
         "seconds to wait for an expected NDR (default 60)", _parse_timeout, 60.0, metavar="SECONDS"))
     quiet_period: float = field(metadata=option(
@@ -226,6 +230,23 @@ class TargetSettings:
         if self.known_recipient:
             return self.known_recipient
         return f"postmaster@{self.local_domain}" if self.local_domain else None
+
+    @property
+    def binds_free_port(self) -> bool:
+        """A harness listen address asks for port 0: the harness picks its port when it binds."""
+        return any(a is not None and a[1] == 0 for a in (self.harness_listen, self.harness_plain_listen))
+
+    def with_bound_ports(self, dsn: tuple[str, int] | None, plain: tuple[str, int] | None) -> TargetSettings:
+        """These settings with the ports the harness bound where port 0 was asked; the source says so."""
+        changes: dict[str, Any] = {}
+        sources = dict(self.sources)
+        for name, asked, bound in (("harness_listen", self.harness_listen, dsn),
+                                   ("harness_plain_listen", self.harness_plain_listen, plain)):
+            if asked is not None and asked[1] == 0 and bound is not None and bound[1]:
+                changes[name] = (asked[0], int(bound[1]))
+                key = PREFIX + name
+                sources[key] = f"{sources.get(key, 'default')}; port 0 asked, the harness bound {bound[1]}"
+        return replace(self, **changes, sources=sources) if changes else self
 
     def header_lines(self) -> list[str]:
         """One line per setting with its value and source, for the report header."""

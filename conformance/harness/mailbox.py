@@ -39,6 +39,8 @@ class Transaction:
     helo: str = ""
     mail_from: str = ""  #: the reverse-path without brackets; "" for the null path
     mail_params: list[str] = field(default_factory=list)
+    #: the MAIL argument as sent (``FROM:<#@[]> RET=HDRS``), so an odd reverse path is judged as it came
+    mail_arg: str = ""
     recipients: list[Recipient] = field(default_factory=list)
     data: bytes | None = None  #: the message as received (dot-unstuffed), None without DATA
     data_reply: str = ""

@@ -44,6 +44,8 @@ class HarnessConfig:
     host: str = "127.0.0.1"
     dsn_port: int = 0  #: 0 picks a free port
     plain_port: int = 0
+    #: where the port without DSN listens (--mta-harness-plain-listen's host); None: on *host*
+    plain_host: str | None = None
     hostname: str = "harness.mta-conformance.test"
     sender_domain: str = "sender.test"
     relay_domain: str = "relay.test"
@@ -159,7 +161,7 @@ class HarnessSMTP(SMTP):
         self._finish()
         self.tx = Transaction(Mailbox.new_id(), "refused", self.listen_port, self.dsn,
                               peer=str(self.session.peer), helo=self.helo, mail_from=mail_from,
-                              mail_params=params)
+                              mail_params=params, mail_arg=arg or "")
         if _dsn_refused(self.dsn, params):
             await self.push("555 5.5.4 DSN parameters are not supported here")
             return  # recorded: a target that sends them to a non-DSN server is judged on this
@@ -240,11 +242,11 @@ class _DataHandler:
 
 
 class _Listener(BoundController):
-    def __init__(self, harness: Harness, port: int, dsn: bool) -> None:
+    def __init__(self, harness: Harness, host: str, port: int, dsn: bool) -> None:
         self.harness = harness
         self.dsn = dsn
         cfg = harness.config
-        super().__init__(None, hostname=cfg.host, port=port, ready_timeout=10.0, server_hostname=cfg.hostname)
+        super().__init__(None, hostname=host, port=port, ready_timeout=10.0, server_hostname=cfg.hostname)
 
     def factory(self) -> SMTP:
         cfg = self.harness.config
@@ -273,9 +275,21 @@ class Harness:
     def plain_port(self) -> int:
         return self._listeners[1].port
 
+    @property
+    def running(self) -> bool:
+        """Both ports listen."""
+        return len(self._listeners) == 2
+
+    @property
+    def plain_host(self) -> str:
+        """Where the port without DSN listens: its own host when one was given, else the main one."""
+        return self.config.plain_host or self.config.host
+
     def start(self) -> None:
-        for port, dsn in ((self.config.dsn_port, True), (self.config.plain_port, False)):
-            listener = _Listener(self, port, dsn)
+        """Bind both ports (port 0: the kernel picks one; ``dsn_port`` and ``plain_port`` then say which)."""
+        cfg = self.config
+        for host, port, dsn in ((cfg.host, cfg.dsn_port, True), (self.plain_host, cfg.plain_port, False)):
+            listener = _Listener(self, host, port, dsn)
             listener.start()  # returns when the port answers (aiosmtpd's own ready check)
             self._listeners.append(listener)
 

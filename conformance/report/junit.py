@@ -57,6 +57,9 @@ def _system_out(record: dict[str, Any]) -> str:
         parts.extend(f"  {f['rendered']}" for f in findings)
     if record.get("token"):
         parts.append(f"Token: {record['token']}")
+    if record.get("captured"):
+        parts.append("Captured (NDRs and relayed copies as received, with their envelopes; in the report folder):")
+        parts.extend(f"  {path}" for path in record["captured"])
     if record.get("transcript"):
         parts.append("Transcript:")
         parts.append(record["transcript"])

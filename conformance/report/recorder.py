@@ -18,6 +18,7 @@ import pytest
 from ..exitcodes import ExitCode
 from ..run import CaseRunner
 from ..target import TargetSettings
+from . import evidence
 from .junit import write_report
 from .records import CaseRecord, collection_error_record
 from .terminal import terminal_progress_for, write_summary
@@ -80,12 +81,14 @@ class RunRecorder:
 
     @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist installed it is never called
     def pytest_configure_node(self, node: Any) -> None:
-        """Hand each xdist worker the controller's probe and harness spool."""
+        """Hand each xdist worker the controller's probe, harness spool and harness addresses (ports bound)."""
         probe = self.runner.probed
         if probe is not None:
             node.workerinput["mta_probe"] = json.dumps(asdict(probe))
         if self.spool is not None:
             node.workerinput["mta_harness_spool"] = str(self.spool)
+            node.workerinput["mta_harness_bound"] = json.dumps([self.settings.harness_listen,
+                                                                self.settings.harness_plain_listen])
 
     def could_not_test(self) -> str | None:
         """Why nothing about the target could be judged (the probe failed), or None."""
@@ -136,7 +139,10 @@ class RunRecorder:
         properties = self.properties()
         properties["verdict"] = self.verdict()[1]
         report_dir.mkdir(parents=True, exist_ok=True)
-        cases = [record.to_dict() for record in self.records]
+        evidence.clear(report_dir)
+        for record in self.records:
+            evidence.write_captured(report_dir, record.messages)
+        cases = [record.report_dict() for record in self.records]
         write_report(report_dir / "junit.xml", cases, properties, self.started, time.time() - self.started)
         (report_dir / "results.json").write_text(json.dumps({"properties": properties, "cases": cases}, indent=1),
                                                  encoding="utf-8")

@@ -2,7 +2,10 @@
 
 Records travel as plain dicts on pytest's reports, so that under pytest-xdist
 the controller can write one file from all workers' reports; :class:`CaseRecord`
-is their typed form on either side.
+is their typed form on either side.  A record carries its case's captured
+messages (``messages``) to that process, which saves them (:mod:`.evidence`);
+the reports name the files (``captured``) and never hold the bytes.  Text from
+the target is made printable here, once, for every report.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from typing import Any
 from ..findings import Finding, Outcome
 from ..run.result import CaseResult
 from ..suite.model import Case
+from .evidence import captured_files, message_entries, printable
+from .render import pointed_at
 
 
 def finding_record(f: Finding) -> dict[str, Any]:
     """A finding for machine-readable reports: the location both rendered and in its parts."""
-    return {"check_id": f.check_id, "severity": str(f.severity), "message": f.message, "where": str(f.where),
-            "location": f.where.as_dict(), "refs": list(f.refs), "rendered": f.render()}
+    return {"check_id": f.check_id, "severity": str(f.severity), "message": printable(f.message),
+            "where": printable(str(f.where)), "location": f.where.as_dict(), "refs": list(f.refs),
+            "rendered": printable(f.render())}
 
 
 @dataclass
@@ -40,9 +46,19 @@ class CaseRecord:
     token: str = ""
     reason: str = ""
     failure_message: str = ""
+    #: the saved NDRs and relayed copies, relative to the report folder (``captured/<case>/1.eml``...)
+    captured: list[str] = field(default_factory=list)
+    #: the captured messages themselves, on their way to the process that saves them (see evidence.py)
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def report_dict(self) -> dict[str, Any]:
+        """The record as the reports show it: the saved files named, not the bytes."""
+        data = self.to_dict()
+        data.pop("messages")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
@@ -62,13 +78,18 @@ def case_record(case: Case, result: CaseResult | None, pytest_outcome: str, dura
                         verdict=str(result.outcome) if result is not None else outcome)
     if result is not None:
         record.findings = [finding_record(f) for f in result.findings]
-        record.transcript, record.token, record.reason = result.transcript, result.token, result.reason
+        record.transcript, record.token = printable(result.transcript), result.token
+        record.reason = printable(result.reason)
+        record.messages = message_entries(case.id, result.messages, result.started, result.transcript)
+        record.captured = captured_files(record.messages)
         if outcome == "failed":
-            record.failure_message = result.summary() or f"{case.id} failed"
+            section = pointed_at(case.id, result)
+            message = "\n".join([result.summary() or f"{case.id} failed", *([""] + section if section else [])])
+            record.failure_message = printable(message)
     elif pytest_outcome == "failed":
-        record.outcome, record.failure_message = "error", longrepr
+        record.outcome, record.failure_message = "error", printable(longrepr)
     if pytest_outcome == "skipped" and not record.reason:
-        record.reason = skip_reason
+        record.reason = printable(skip_reason)
     return record
 
 

@@ -61,4 +61,6 @@ def write_summary(reporter: Any, settings: TargetSettings, records: list[CaseRec
         code, sentence = verdict
         reporter.write_line(f"{sentence} (exit status {int(code)})", red=code is ExitCode.NON_CONFORMANT,
                             yellow=code is ExitCode.COULD_NOT_TEST, green=code is ExitCode.CONFORMANT)
-        reporter.write_line(f"reports: {s.report_dir / 'junit.xml'}, {s.report_dir / 'results.json'}")
+        saved = sum(len(record.captured) for record in records)
+        captured = f", {s.report_dir / 'captured'}/ ({saved} files captured from the target)" if saved else ""
+        reporter.write_line(f"reports: {s.report_dir / 'junit.xml'}, {s.report_dir / 'results.json'}{captured}")

@@ -70,6 +70,7 @@ class Dialogue:
         #: SMTP-RPL-007 for a reply no command asked for: when set, it is the case's only finding
         self.surplus: Finding | None = None
         self.talked_at = time.monotonic()
+        self.started = time.time()  #: when the case began, for the times of what reached the harness
         #: what the target accepted from us: the original envelope NDRs are judged against
         self.envelope = SentEnvelope()
 
@@ -339,6 +340,6 @@ class Dialogue:
         return CaseResult(
             case_id=self.case.id, outcome=outcome, findings=findings, errors=errors, reason=reason,
             transcript=self.conn.transcript.render(), token=self.token,
-            captured={k: v for k, v in self.values.items() if v is not None},
+            captured={k: v for k, v in self.values.items() if v is not None}, started=self.started,
         )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..findings import Finding, Outcome, Severity
+from ..harness.mailbox import Transaction
 
 
 def failing(findings: list[Finding], strict: bool) -> list[Finding]:
@@ -58,6 +59,10 @@ class CaseResult:
     token: str = ""
     captured: dict[str, str] = field(default_factory=dict)
     duration: float = 0.0
+    #: wall-clock time the dialogue began: arrivals at the harness are reported relative to it
+    started: float = 0.0
+    #: what reached the harness for this case (its NDRs and relayed copies), for the reports to save and quote
+    messages: list[Transaction] = field(default_factory=list)
 
     def summary(self) -> str:
         """What the result says, worst first: errors, findings with check ids and RFC sections, the reason.
