@@ -42,7 +42,18 @@ exit status:
 
 --transaction SPOOL/ID.json judges a transaction the harness spooled: ID.eml beside
 it as the bytes received, and the NDR's own envelope and Date.  Without --envelope
-the checks against the original transaction are not run (said once on stderr)."""
+the checks against the original transaction are not run (said once on stderr).
+
+--dsn-advertised / --no-dsn-advertised say whether the target offered DSN in its
+EHLO reply (or the envelope file's "dsn_advertised": true|false; the flag wins):
+  advertised      an NDR that is not a top-level multipart/report is an MPR-001
+                  error under every profile (RFC 3461 §6.2); a report nested in a
+                  forwarded message stays a warning
+  not advertised  MPR-001 as when unknown; the envelope's ENVID, ORCPT, NOTIFY and
+                  RET are not held against the NDR (DSN-FMT-007, -015, DSN-SEM-019,
+                  RET-001 and -002 do not run)
+  neither given   unknown: MPR-001 is an error under anti-backscatter, a warning
+                  under strict-rfc, and the envelope's parameters are all checked"""
 
 
 def _size(text: str) -> int:
@@ -132,15 +143,16 @@ def _results(args: argparse.Namespace, profile: Profile, envelope: Envelope | No
     from .spooled import lint_transaction
 
     max_size = getattr(args, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
+    advertised: bool | None = getattr(args, "dsn_advertised", None)  # None: the envelope's key, else unknown
     for source, payload in iter_messages(args.paths, mbox=args.mbox, max_size=max_size):
         if isinstance(payload, Unread):
             yield LintResult(source, payload.kind, detail=payload.detail)
         elif isinstance(payload, bytes):
-            yield lint_bytes(payload, profile=profile, source=source, envelope=envelope)
+            yield lint_bytes(payload, profile=profile, source=source, envelope=envelope, dsn_advertised=advertised)
         else:
             yield payload
     for tx in spooled:
-        yield lint_transaction(tx, profile=profile, original=envelope, max_size=max_size)
+        yield lint_transaction(tx, profile=profile, original=envelope, max_size=max_size, dsn_advertised=advertised)
 
 
 def add_lint_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -157,10 +169,15 @@ def add_lint_parser(sub: argparse._SubParsersAction[Any]) -> None:
                       help="the largest message read, in bytes or with K, M, G (binary: 64K, 32M); a larger one "
                       f"is \"too large\" (default {format_size(DEFAULT_MAX_MESSAGE_SIZE, short=True)})")
     lint.add_argument("--envelope", type=Path, metavar="FILE.json",
-                      help="the original envelope (reverse_path, recipients, envid, ret): enables S+ctx checks")
+                      help="the original envelope (reverse_path, recipients, envid, ret, dsn_advertised): "
+                      "enables S+ctx checks")
     lint.add_argument("--transaction", action="append", type=Path, metavar="SPOOL/ID.json",
                       help="a transaction the harness spooled: the message beside it (ID.eml) as received, and "
                       "the NDR's own envelope and Date (NDR-ENV-*, NDR-HDR-003); repeatable")
+    lint.add_argument("--dsn-advertised", action=argparse.BooleanOptionalAction, default=None,
+                      help="the target did (or, with --no-dsn-advertised, did not) advertise DSN in its EHLO reply: "
+                      "decides MPR-001's severity and whether the envelope's DSN parameters are checked (default: "
+                      "the envelope's dsn_advertised, else unknown; see below)")
     lint.add_argument("--progress", action="store_true", help="show a progress bar (default: when stderr is a "
                       "terminal and stdout is not)")
     lint.set_defaults(func=run_lint)

@@ -119,11 +119,13 @@ def _arrival(data: dict[str, Any]) -> float:
 
 
 def lint_transaction(tx: SpooledTransaction, *, profile: Profile, original: Envelope | None,
-                     max_size: int) -> LintResult | Trouble:
+                     max_size: int, dsn_advertised: bool | None = None) -> LintResult | Trouble:
     """The message as wire bytes plus its transaction's checks; Trouble when the message cannot be read.
 
     The transaction's checks run only on an NDR: for other mail (a relayed copy
     from the spool's next hop) they would judge what was never meant as one.
+    *dsn_advertised* is :func:`~conformance.ndr.lint.lint_bytes`'s (None: the
+    *original* envelope's ``dsn_advertised``, else unknown).
     """
     source = str(tx.message)
     try:
@@ -137,7 +139,8 @@ def lint_transaction(tx: SpooledTransaction, *, profile: Profile, original: Enve
         ndr = load(raw)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
         return unparsable(source, exc)
-    result = lint_message(ndr, profile=profile, source=source, envelope=original, wire=True)
+    result = lint_message(ndr, profile=profile, source=source, envelope=original, wire=True,
+                          dsn_advertised=dsn_advertised)
     if result.kind.is_ndr:
         result.findings.extend(envelope_findings(tx.envelope, profile=profile, where=ENVELOPE, original=original))
         result.findings.extend(date_findings(ndr, tx.envelope.arrived, profile=profile, where=Location()))
