@@ -161,11 +161,11 @@ _BOUNCE_BODY = re.compile(
 #: the opening words legacy MTAs write into every bounce, at the start of a line of their own text:
 #: qmail, Exim, Sendmail, Postfix, Smail, Lotus Domino, MS Exchange, Courier
 _MTA_BOILERPLATE = re.compile(
-    rb"^[ \t]*(?:hi\. this is the qmail-send program|i'm afraid i wasn't able to deliver your message"
+    rb"^[ \t|-]*(?:hi\. this is the qmail-send program|i'm afraid i wasn't able to deliver your message"
     rb"|this message was created automatically by mail delivery software"
-    rb"|the original message was received at .{0,80}\bfrom\b"
+    rb"|the original message was received at [^\r\n]{0,100}\r?\n[ \t]*from "
     rb"|this is the mail system at host|i'm sorry to have to inform you that your message could not"
-    rb"|\|{5,} the following addresses had permanent fatal errors|failed addresses follow:"
+    rb"|the following addresses had permanent fatal errors|failed addresses follow:"
     rb"|mail failed, returning to sender|delivery has failed to these recipients or groups"
     rb"|your message did not reach some or all of the intended recipients"
     rb"|this is a delivery status notification|your message was not delivered to"
