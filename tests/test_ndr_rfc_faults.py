@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.findings import Finding, Severity
+from conformance.findings import Finding, Profile, Severity
+from conformance.ndr.classify import Kind
 from conformance.ndr.lint import LintResult, lint_bytes
 
 GOOD = """\
@@ -255,3 +256,143 @@ def test_different_messages_on_one_line_are_all_reported() -> None:
     assert sorted(f.message for f in found) == ["the human-readable part does not name other@example.com",
                                                 "the human-readable part does not name third@example.com"]
     assert len({f.where.line for f in found}) == 1
+
+
+# --- 5. MPR-001: a delivery-status part in a top-level multipart/mixed is no DSN (RFC 3464 §2) ----------
+
+REPORT_TYPE = 'Content-Type: multipart/report; report-type=delivery-status;\n boundary="boundary_X"'
+MIXED = (REPORT_TYPE, 'Content-Type: multipart/mixed;\n boundary="boundary_X"')
+
+
+def test_multipart_mixed_with_a_delivery_status_part_is_an_mpr_001_error_and_no_dsn() -> None:
+    result = lint(ndr(MIXED))
+    found = of(result, "MPR-001")
+    assert [f.severity for f in found] == [Severity.ERROR]
+    assert "the top-level type is multipart/mixed, not multipart/report" in found[0].message
+    assert "RFC 3464 §2" in found[0].message and "delivery-status part is multipart/mixed" not in found[0].message
+    assert result.kind is Kind.BOUNCE and not result.kind.is_dsn
+    assert result.verdict.startswith("a bounce that is not an RFC 3464 DSN: the top-level type is multipart/mixed")
+
+
+def test_multipart_mixed_is_a_warning_under_strict_rfc_and_an_error_where_dsn_was_advertised() -> None:
+    assert [f.severity for f in of(lint_bytes(ndr(MIXED), profile=Profile.STRICT_RFC), "MPR-001")] == \
+        [Severity.WARNING]
+    assert [f.severity for f in of(lint_bytes(ndr(MIXED), profile=Profile.STRICT_RFC, dsn_advertised=True),
+                                   "MPR-001")] == [Severity.ERROR]
+
+
+def test_a_delay_report_in_multipart_mixed_is_a_delay_notice_that_is_no_dsn() -> None:
+    result = lint(ndr(MIXED, ("Action: failed\nStatus: 5.1.1", "Action: delayed\nStatus: 4.4.1")))
+    assert result.kind is Kind.DELAY_NOTICE and "RFC 3464 DSN reporting" not in result.verdict
+
+
+FORWARDED = """\
+Date: Tue, 01 Dec 2026 10:05:00 +0000
+From: postmaster@example.org
+To: admin@example.org
+Subject: Fwd: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="fwd"
+
+--fwd
+Content-Type: text/plain
+
+The bounce below came back for one of our users.
+--fwd
+Content-Type: message/rfc822
+
+{report}
+--fwd--
+"""
+
+
+@pytest.mark.parametrize("advertised", [None, True, False])
+def test_a_report_nested_in_a_forwarded_message_stays_a_warning(advertised: bool | None) -> None:
+    raw = FORWARDED.format(report=GOOD).replace("\n", "\r\n").encode()
+    result = lint_bytes(raw, dsn_advertised=advertised)
+    assert [f.severity for f in of(result, "MPR-001")] == [Severity.WARNING]
+    assert "nested inside the top-level multipart/mixed" in of(result, "MPR-001")[0].message
+    assert result.kind is Kind.DSN_FAILURE
+
+
+def test_a_top_level_report_has_no_mpr_001() -> None:
+    assert of(lint_bytes(ndr(), dsn_advertised=True, profile=Profile.STRICT_RFC), "MPR-001") == []
+
+
+# --- 6. DSN-SEM-021: Status against the reply in Diagnostic-Code -------------------------------------------
+
+STATUS = "Status: 5.1.1"
+REPLY = "smtp; 550 5.1.1 <nobody@example.com>: user unknown"
+TEMPORARY = "smtp; 451 4.3.0 <nobody@example.com>: temporary failure, try later"
+
+
+@pytest.mark.parametrize("status", ["4.4.7", "5.4.7", "4.4.7 (delivery time expired)"])
+def test_a_queue_expiry_status_is_not_held_against_the_last_temporary_reply(status: str) -> None:
+    assert of(lint(ndr((STATUS, f"Status: {status}"), (REPLY, TEMPORARY))), "DSN-SEM-021") == []
+
+
+def test_another_status_than_the_last_reply_said_is_still_dsn_sem_021() -> None:
+    found = of(lint(ndr((STATUS, "Status: 4.2.0"), (REPLY, TEMPORARY))), "DSN-SEM-021")
+    assert [f.severity for f in found] == [Severity.WARNING] and "4.2.0" in found[0].message
+
+
+def test_a_generic_status_beside_a_precise_reply_is_dsn_sem_021_info() -> None:
+    found = of(lint(ndr((STATUS, "Status: 5.0.0"))), "DSN-SEM-021")
+    assert [f.severity for f in found] == [Severity.INFO]
+    assert "Status 5.0.0 is generic while the reply 550 5.1.1 was precise" in found[0].message
+
+
+@pytest.mark.parametrize(("status", "reply"), [
+    ("5.1.1", REPLY),
+    ("5.1.1", "smtp; 550 5.0.0 <nobody@example.com>: user unknown"),  # the Status refines a generic reply
+    ("5.0.0", "smtp; 550 5.0.0 <nobody@example.com>: user unknown"),
+])
+def test_a_status_that_agrees_with_the_reply_passes(status: str, reply: str) -> None:
+    assert of(lint(ndr((STATUS, f"Status: {status}"), (REPLY, reply))), "DSN-SEM-021") == []
+
+
+# --- 7. DSN-SEM-022: Remote-MTA names the one MTA (RFC 3464 §2.3.5) ----------------------------------------
+
+REMOTE = "Remote-MTA: dns; mx.example.com"
+
+
+@pytest.mark.parametrize("value", ["dns; a.example, b.example", "dns; a.example b.example",
+                                   "dns; [192.0.2.1], [192.0.2.2]", "dns; a.example, [192.0.2.2]"])
+def test_a_remote_mta_naming_more_than_one_mta_is_dsn_sem_022(value: str) -> None:
+    found = of(lint(ndr((REMOTE, f"Remote-MTA: {value}"))), "DSN-SEM-022")
+    assert [f.severity for f in found] == [Severity.ERROR]
+    assert repr(value) in found[0].message and "names 2 MTAs" in found[0].message
+
+
+@pytest.mark.parametrize("value", ["dns; mx.example.com", "DNS; mx.example.com.", "dns; mx.example.com [192.0.2.1]",
+                                   "dns; mx.example.com. (192.0.2.1, the server for the domain example.com.)",
+                                   "dns; [192.0.2.1]", "X-Unix; local delivery agent"])
+def test_a_remote_mta_naming_one_mta_passes(value: str) -> None:
+    assert of(lint(ndr((REMOTE, f"Remote-MTA: {value}"))), "DSN-SEM-022") == []
+
+
+# --- 8. DSN-FMT-012: extension fields end a group (RFC 3464 §2.1 grammar) ----------------------------------
+
+LAST = "Last-Attempt-Date: Tue, 01 Dec 2026 09:59:59 +0000\n"
+FINAL = "Final-Recipient: rfc822; nobody@example.com\n"
+ARRIVAL = "Arrival-Date: Tue, 01 Dec 2026 09:59:58 +0000\n"
+
+
+def test_extension_fields_after_the_defined_fields_pass() -> None:
+    """Postfix's per-message X-Postfix-* fields and an X-Actual-Recipient at the end of the block."""
+    raw = ndr((ARRIVAL, "X-Postfix-Queue-ID: B4FA2166073\nX-Postfix-Sender: rfc822; sender@example.org\n" + ARRIVAL),
+              (LAST, LAST + "X-Actual-Recipient: rfc822; nobody@example.com\n"))
+    assert lint(raw).findings == []
+
+
+def test_an_extension_field_between_defined_fields_is_dsn_fmt_012() -> None:
+    """Sendmail writes X-Actual-Recipient right after Final-Recipient, before Action."""
+    found = of(lint(ndr((FINAL, FINAL + "X-Actual-Recipient: rfc822; nobody@example.com\n"))), "DSN-FMT-012")
+    assert [f.severity for f in found] == [Severity.INFO]
+    assert "Action (line 25) follows the extension field X-Actual-Recipient (line 24)" in found[0].message
+    assert "RFC 3464 §2.1" in found[0].message
+
+
+def test_defined_fields_out_of_order_name_both() -> None:
+    found = of(lint(ndr((FINAL + "Action: failed\n", "Action: failed\n" + FINAL))), "DSN-FMT-012")
+    assert [f.message.split(":")[0] for f in found] == ["Final-Recipient (line 24) comes after Action"]
