@@ -94,7 +94,8 @@ def test_good_target_proves_every_route_once(harness: Harness) -> None:
         assert control.transcript.count("route control for ") == sessions
         runner, results = run_cases(testee, harness, [RELAY_CASE, PLAIN_CASE, IN_SESSION_CASE])
     assert {r.outcome for r in results.values()} == {Outcome.PASSED}, [r.summary() for r in results.values()]
-    assert "route control for relay_route" in runner.route_transcript
+    for route in ROUTES:  # the relay and plain cases both need the bounce route: it is controlled once
+        assert runner.route_transcript.count(f"route control for {route}:") == 1
 
 
 def test_target_refusing_relay_cannot_test_relay_cases(harness: Harness) -> None:
@@ -114,7 +115,9 @@ def test_target_refusing_relay_cannot_test_relay_cases(harness: Harness) -> None
     assert "route control for relay_route" in relay.transcript  # the evidence: the refused control
     # the plain case needs the bounce route, which is provoked through relay.test
     assert results[PLAIN_CASE.id].outcome is Outcome.COULD_NOT_TEST
-    assert "--mta-relay-domain and --mta-sender-domain" in results[PLAIN_CASE.id].reason
+    plain = results[PLAIN_CASE.id].reason
+    assert "the target refused the route control for bounces to sender.test in-session (" in plain
+    assert "--mta-relay-domain and --mta-sender-domain" in plain
     # the unknown user is refused at RCPT: the case passes on its dialogue alone
     assert results[IN_SESSION_CASE.id].outcome is Outcome.PASSED, results[IN_SESSION_CASE.id].summary()
 

@@ -57,6 +57,7 @@ class Control:
     awaited: str  #: the address that must arrive at the harness
     role: str  #: the harness role it arrives at ("next-hop" or "sink")
     advice: str  #: what to configure when the target refuses the control
+    label: str  #: what the control is for, in words ("relay.test", "bounces to sender.test")
 
 
 def listen(address: tuple[str, int] | None) -> str:
@@ -117,7 +118,7 @@ class RouteControl:
             return Control(route, sender, f"rej-rcpt.{token}@{s.relay_domain}", sender, "sink", (
                 f"route {s.relay_domain} and {s.sender_domain} to the harness at {listen(s.harness_listen)} and "
                 f"allow relaying to {s.relay_domain} from this client, see --mta-relay-domain and "
-                f"--mta-sender-domain")), ""
+                f"--mta-sender-domain"), f"bounces to {s.sender_domain}"), ""
         plain = route == "plain_relay_route"
         relay = s.plain_relay_domain if plain else s.relay_domain
         option = "--mta-plain-relay-domain" if plain else "--mta-relay-domain"
@@ -127,7 +128,7 @@ class RouteControl:
         recipient = f"ok.{token}@{relay}"
         return Control(route, sender, recipient, recipient, "next-hop", (
             f"route {relay} to the harness{' port without DSN' if plain else ''} at {where} and allow relaying to "
-            f"it from this client, see {option}")), ""
+            f"it from this client, see {option}"), relay), ""
 
     # -- the session ----------------------------------------------------------------
     def send(self, control: Control) -> str | None:
@@ -135,7 +136,7 @@ class RouteControl:
         s = self.settings
         conn = SMTPConnection(s.host or "", s.port, s.timeout)
         conn.transcript.note(f"route control for {control.route}: a message to {control.recipient}")
-        domain = control.recipient.rsplit("@", 1)[-1]
+        domain = control.label
         try:
             open_session(conn, s, f"the route control for {domain}")
             refusal = self.transaction(conn, control)
@@ -152,7 +153,7 @@ class RouteControl:
         return refusal
 
     def transaction(self, conn: SMTPConnection, control: Control) -> str | None:
-        domain = control.recipient.rsplit("@", 1)[-1]
+        domain = control.label
         for line, want in ((f"MAIL FROM:<{control.sender}>", 2), (f"RCPT TO:<{control.recipient}>", 2),
                            ("DATA", 354)):
             conn.send_line(line)
