@@ -50,8 +50,8 @@ EHLO reply (or the envelope file's "dsn_advertised": true|false; the flag wins):
                   error under every profile (RFC 3461 §6.2); a report nested in a
                   forwarded message stays a warning
   not advertised  MPR-001 as when unknown; the envelope's ENVID, ORCPT, NOTIFY and
-                  RET are not held against the NDR (DSN-FMT-007, -015, DSN-SEM-019,
-                  RET-001 and -002 do not run)
+                  RET are not held against the NDR (not run: DSN-FMT-007, DSN-FMT-015,
+                  DSN-SEM-019, RET-001, RET-002)
   neither given   unknown: MPR-001 is an error under anti-backscatter, a warning
                   under strict-rfc, and the envelope's parameters are all checked"""
 
