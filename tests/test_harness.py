@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import threading
 
 import pytest
 
-from conformance.harness.mailbox import Mailbox, Transaction
+from conformance.harness.mailbox import Mailbox, SpoolMailbox, Transaction
 from conformance.harness.servers import Harness, HarnessConfig
 
 
@@ -98,3 +99,29 @@ def test_wait_for_returns_at_the_deadline_and_wakes_on_arrival() -> None:
     arrived = threading.Timer(0.1, lambda: box.add(Transaction("x", "sink", 1, True)))
     arrived.start()
     assert [t.id for t in box.wait_for(lambda t: True, timeout=10)] == ["x"]
+
+
+@pytest.mark.parametrize(("path", "token"), [("<#@[]>", "t5a"), ("<@>", "t5b")])
+def test_sink_records_an_odd_reverse_path_as_sent(harness: Harness, path: str, token: str) -> None:
+    """Some MTAs bounce with MAIL FROM:<#@[]> or <@>: the sink takes the NDR, so the judge sees the path."""
+    with smtplib.SMTP("127.0.0.1", harness.dsn_port, timeout=10) as client:
+        client.ehlo("target.test")
+        assert client.docmd(f"MAIL FROM:{path}")[0] == 250
+        assert client.docmd(f"RCPT TO:<{token}@sender.test>")[0] == 250
+        assert client.data(b"Subject: ndr\r\n\r\nbounced\r\n")[0] == 250
+    [tx] = harness.mailbox.wait_for(lambda t: any(token in r.address for r in t.recipients), timeout=5)
+    assert tx.role == "sink" and tx.mail_from == path[1:-1] and tx.mail_arg == f"FROM:{path}"
+    assert harness.config.spool is not None
+    [spooled] = [t for t in SpoolMailbox(harness.config.spool).all() if t.id == tx.id]
+    assert spooled.mail_arg == f"FROM:{path}"  # xdist workers see it too
+
+
+def test_the_plain_port_listens_on_its_own_host() -> None:
+    with Harness(HarnessConfig(host="127.0.0.1", plain_host="127.0.0.2")) as h:
+        assert h.plain_host == "127.0.0.2"
+        with socket.create_connection(("127.0.0.2", h.plain_port), timeout=5) as conn:
+            assert conn.recv(100).startswith(b"220 ")
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", h.plain_port), timeout=5).close()
+        with socket.create_connection(("127.0.0.1", h.dsn_port), timeout=5) as conn:
+            assert conn.recv(100).startswith(b"220 ")

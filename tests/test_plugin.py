@@ -251,3 +251,16 @@ def test_a_harness_that_cannot_listen_is_could_not_test(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines([f"COULD NOT TEST: cannot start the harness on 127.0.0.1:{port}: *"])
     records = json.loads((pytester.path / "reports" / "results.json").read_text())["cases"]
     assert {r["outcome"] for r in records} <= {"could-not-test", "skipped"}
+
+
+def test_harness_port_zero_shows_the_bound_port_in_the_header(pytester: pytest.Pytester, testee: Testee) -> None:
+    result = pytester.runpytest(*target_args(testee, "--mta-harness-listen=127.0.0.1:0",
+                                             "--mta-harness-plain-listen=127.0.0.2:0", "-k", "rcpt.unknown-local-user"))
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    dsn = [line for line in out.splitlines() if line.strip().startswith("--mta-harness-listen=")]
+    plain = [line for line in out.splitlines() if line.strip().startswith("--mta-harness-plain-listen=")]
+    assert len(dsn) == 1 and len(plain) == 1, out[:3000]
+    port = int(dsn[0].split("=127.0.0.1:", 1)[1].split()[0])
+    assert port != 0 and f"port 0 asked, the harness bound {port}" in dsn[0]
+    assert "=127.0.0.2:" in plain[0] and "=127.0.0.2:0 " not in plain[0]

@@ -118,3 +118,21 @@ def test_derived_settings_say_where_they_came_from() -> None:
     given = resolve({"mta_helo": "me.example"}, {}, {"MTA_KNOWN_RECIPIENT": "<bob@b.example>"})
     assert (given.helo, given.sender, given.local_domain) == ("me.example", "mta-conformance@me.example", "b.example")
     assert given.sources["mta_local_domain"] == "default (domain of --mta-known-recipient)"
+
+
+def test_harness_listen_takes_port_zero_and_the_bound_port_replaces_it() -> None:
+    from conformance.run.routes import listen
+
+    settings = resolve({"mta_harness_listen": "127.0.0.1:0", "mta_harness_plain_listen": "[::1]:2601"}, {}, {})
+    assert settings.harness_listen == ("127.0.0.1", 0) and settings.harness_plain_listen == ("::1", 2601)
+    assert settings.binds_free_port
+    with pytest.raises(SettingError, match="is not a TCP port"):
+        resolve({"mta_port": "0"}, {}, {})
+    bound = settings.with_bound_ports(("127.0.0.1", 41234), ("::1", 2601))
+    assert bound.harness_listen == ("127.0.0.1", 41234) and bound.harness_plain_listen == ("::1", 2601)
+    assert bound.sources["mta_harness_listen"] == "command line; port 0 asked, the harness bound 41234"
+    assert bound.sources["mta_harness_plain_listen"] == "command line"  # asked a port of its own: unchanged
+    assert "  --mta-harness-listen=127.0.0.1:41234  (command line; port 0 asked, the harness bound 41234)" \
+        in bound.header_lines()
+    assert listen(bound.harness_listen) == "127.0.0.1:41234"  # what route control messages name
+    assert not bound.binds_free_port and settings.with_bound_ports(None, None) is settings

@@ -84,6 +84,8 @@ def excerpts(case_id: str, result: CaseResult, findings: list[Finding], limit: i
     left_out = 0
     for entry in _pointed_at(result, findings):
         lines = split_lines(entry.tx.data or b"")
+        if lines and lines[-1] == b"":
+            lines.pop()  # what follows the last line's end is no line
         wanted = _wanted(lines, entry)
         if len(out) + 1 >= limit:
             left_out += len(wanted)
