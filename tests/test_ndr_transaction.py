@@ -215,3 +215,13 @@ def test_an_unreadable_message_is_status_4(tmp_path: Path, capsys: pytest.Captur
     assert main(["lint", "--transaction", str(record), "--envelope", str(original(tmp_path))]) == 4
     err = capsys.readouterr().err
     assert err.startswith(f"mta-conformance lint: {eml}: ") and err.endswith(f"(the message of {record})\n")
+
+
+def test_a_spooled_ndr_honours_what_the_target_advertised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ORCPT was in the original envelope; a target that never offered DSN is not held to it (RFC 3461)."""
+    record = spool(tmp_path, message=WITH_CONTEXT.replace(b"Original-Recipient: rfc822;nobody@example.com\r\n", b""))
+    args = ["--transaction", str(record), "--envelope", str(original(tmp_path))]
+    code, items, _ = lint_json(capsys, *args)
+    assert code == 1 and ("DSN-FMT-015", "error") in {(f["check_id"], f["severity"]) for f in items[0]["findings"]}
+    code, items, _ = lint_json(capsys, *args, "--no-dsn-advertised")
+    assert code == 0 and items[0]["findings"] == []
