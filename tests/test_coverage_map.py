@@ -70,7 +70,7 @@ def test_rows_said_uncovered_are_emitted_by_nothing(by_cases: set[str], by_code:
 
 def test_uncovered_rows_say_why() -> None:
     assert all(r.reason for r in coverage().values() if r.status in ("not-covered", "untestable"))
-    assert coverage()["DSN-FMT-009"].status == "not-covered"
+    assert coverage()["DSN-FMT-009"].status == "lint"  # the live judge holds it to the EHLO name
 
 
 @pytest.mark.parametrize(("raw", "message"), [

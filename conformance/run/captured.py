@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..findings import Finding, Location, Profile
 from ..harness.mailbox import Transaction
@@ -27,6 +27,7 @@ from ..ndr.message import NDRMessage, load
 from ..ndr.transaction import ReceivedEnvelope, ReceivedRecipient, date_findings, envelope_findings
 from ..suite.model import NDRExpectation, RecipientReport
 from .collector import FindingCollector
+from .ndr_context import ActionFilter, raw_reverse_path, received_from_findings, reverse_path_findings
 from .sent import SentCase
 from .waiting import WatchedMailbox
 
@@ -34,15 +35,35 @@ AFTER = Location(detail="after the dialogue")
 
 
 def ndr_of(token: str, sender: str) -> Callable[[Transaction], bool]:
-    """Mail at the sink that belongs to a case: to its sender, to a token address, or carrying the token."""
+    """Mail at the sink that belongs to a case: to its sender, to a token address, or carrying the token.
+
+    A copy to the postmaster is not one of the case's NDRs (:func:`copy_of`).
+    """
     lowered, sender, raw = token.lower(), sender.lower(), token.encode()
 
     def match(tx: Transaction) -> bool:
-        if tx.role != "sink":
+        if tx.role != "sink" or postmaster_copy(tx, sender):
             return False
         if any((sender and r.address.lower() == sender) or lowered in r.address.lower() for r in tx.recipients):
             return True
         return tx.data is not None and raw in tx.data
+
+    return match
+
+
+def postmaster_copy(tx: Transaction, sender: str) -> bool:
+    """A notice that went only to a postmaster (RFC 5321 §6.1 lets the postmaster be told), not to *sender*."""
+    return bool(tx.recipients) and all(
+        r.address.rsplit("@", 1)[0].lower() == "postmaster" and r.address.lower() != sender for r in tx.recipients)
+
+
+def copy_of(token: str, sender: str) -> Callable[[Transaction], bool]:
+    """A postmaster copy at the sink that carries the case's token (in its returned headers or body)."""
+    lowered, sender, raw = token.lower(), sender.lower(), token.encode()
+
+    def match(tx: Transaction) -> bool:
+        return tx.role == "sink" and postmaster_copy(tx, sender) and (
+            (tx.data is not None and raw in tx.data) or lowered in tx.mail_from.lower())
 
     return match
 
@@ -76,31 +97,37 @@ class CapturedNDR:
 
 def judge_ndrs(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
                within: float | None = None) -> None:
-    """Wait for the NDRs *spec* expects (or the quiet period, for none), then judge each and the reports."""
+    """Wait for the NDRs *spec* expects (or the quiet period, for none), then judge each and the reports.
+
+    NDRs reporting an action the case does not count (``actions``) are linted
+    like the others but neither counted nor held to the reports; postmaster
+    copies carrying the case's token are linted too, and said to be copies.
+    """
+    counting = ActionFilter(spec.actions)
     if spec.count == 0:
-        found = _wait_for_none(sent, spec, mailbox, log, within)
+        counted = _wait_for_none(sent, spec, mailbox, log, within, counting)
     else:
-        found = _wait_for_some(sent, spec, mailbox, log, within)
-    ndrs = [CapturedNDR.of(number, tx) for number, tx in enumerate(found, start=1)]
+        counted = _wait_for_some(sent, spec, mailbox, log, within, counting)
+    aside = _set_aside(sent, spec, mailbox, log, within, counting)
+    ndrs = [CapturedNDR.of(number, tx) for number, tx in enumerate(counted + aside, start=1)]
     for ndr in ndrs:
         judge_one(sent, spec, ndr, log)
-    if spec.count and len(ndrs) >= spec.count:
+    if spec.count and len(counted) >= spec.count:
         for report in spec.reports:
-            judge_report(sent, report, ndrs, log)
+            judge_report(sent, report, ndrs[: len(counted)], log)
+    sender = (sent.envelope.mail_from or "").lower()
+    for number, tx in enumerate(mailbox.wait_for(copy_of(sent.token, sender), timeout=0.0), start=1):
+        judge_copy(sent, spec, number, tx, log)
 
 
 def _wait_for_none(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
-                   override: float | None) -> list[Transaction]:
+                   override: float | None, counting: ActionFilter) -> list[Transaction]:
     quiet = override or sent.settings.quiet_period  # a slow case waits its whole delay timeout
     sent.transcript.note(f"waiting {quiet:g} s: no NDR may arrive")
-    found = mailbox.wait_for(ndr_of(sent.token, sent.envelope.mail_from or ""), timeout=sent.remaining(quiet),
+    is_ndr = ndr_of(sent.token, sent.envelope.mail_from or "")
+    found = mailbox.wait_for(lambda tx: is_ndr(tx) and counting.ends_wait(tx), timeout=sent.remaining(quiet),
                              settle=True)
-    notices = [tx for tx in found if tx.recipients and all(
-        r.address.rsplit("@", 1)[0].lower() == "postmaster" for r in tx.recipients)]
-    for tx in notices:
-        log.note(spec.check, f"a notice went to <{tx.recipients[0].address}> (the postmaster may be told, "
-                 f"by means that generate no DSN)", AFTER)
-    found = [tx for tx in found if tx not in notices]
+    found = [tx for tx in found if counting.counts(tx)]
     if found:
         log.add(spec.check, f"{len(found)} NDR(s) arrived although none may "
                 f"(to {', '.join('<' + r.address + '>' for tx in found for r in tx.recipients)})", where=AFTER)
@@ -108,14 +135,22 @@ def _wait_for_none(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox
 
 
 def _wait_for_some(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
-                   override: float | None) -> list[Transaction]:
+                   override: float | None, counting: ActionFilter) -> list[Transaction]:
     settings, sender = sent.settings, (sent.envelope.mail_from or "").lower()
     within = override or spec.within or settings.ndr_timeout
     is_ndr = ndr_of(sent.token, sender)
+
+    def counted(tx: Transaction) -> bool:
+        return is_ndr(tx) and counting.counts(tx)
+
     sent.transcript.note(f"waiting up to {within:g} s for {spec.count} NDR(s) to <{sender}>")
-    found = mailbox.wait_for(is_ndr, timeout=sent.remaining(within), count=spec.count)
+    found = mailbox.wait_for(lambda tx: is_ndr(tx) and counting.ends_wait(tx), timeout=sent.remaining(within),
+                             count=spec.count)
+    final = [tx for tx in found if not counting.counts(tx)]
+    found = [tx for tx in found if counting.counts(tx)]
     if len(found) < spec.count and spec.optional:
-        log.note(spec.check, f"no NDR within {within:g} s; the target may send none", AFTER)
+        if not final:
+            log.note(spec.check, f"no NDR within {within:g} s; the target may send none", AFTER)
     elif len(found) < spec.count:
         log.add(spec.check, f"expected {spec.count} NDR(s) within {within:g} s, {len(found)} arrived", where=AFTER)
     else:
@@ -123,11 +158,36 @@ def _wait_for_some(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox
         # over when cases were sent together) or a short grace after the last arrival
         last = max(tx.ended or tx.started for tx in found)
         grace = max(sent.remaining(settings.quiet_period), min(2.0, settings.quiet_period) - (time.time() - last))
-        found = mailbox.wait_for(is_ndr, timeout=max(0.0, grace), count=spec.count + 1, settle=True)
+        found = mailbox.wait_for(counted, timeout=max(0.0, grace), count=spec.count + 1, settle=True)
         if len(found) > spec.count:
             log.add(spec.extra_check, f"{len(found)} NDRs arrived for one message; {spec.count} expected",
                     where=AFTER, condition=spec.extra_condition)
     return found
+
+
+def _set_aside(sent: SentCase, spec: NDRExpectation, mailbox: WatchedMailbox, log: FindingCollector,
+               override: float | None, counting: ActionFilter) -> list[Transaction]:
+    """The case's NDRs that report an action it does not count, each said as info (it ended the wait)."""
+    if not counting.actions:
+        return []
+    is_ndr = ndr_of(sent.token, sent.envelope.mail_from or "")
+    aside = mailbox.wait_for(lambda tx: is_ndr(tx) and not counting.counts(tx), timeout=0.0)
+    wait = override or (spec.within or sent.settings.ndr_timeout if spec.count else sent.settings.quiet_period)
+    ended = time.time() - (time.monotonic() - sent.talked_at)  # when the dialogue ended, on the wall clock
+    judged = " and ".join(counting.actions)
+    for tx in aside:
+        after, reported = max(0.0, (tx.ended or tx.started) - ended), counting.reported(tx)
+        if reported == "failed" and override:
+            said = (f"the final failed DSN arrived after {after:.0f} s, before the delay timeout of {wait:g} s: "
+                    f"the queue lifetime of the target is shorter than --mta-delay-timeout; only {judged} "
+                    f"reports are judged here")
+        elif reported == "failed":
+            said = (f"the final failed DSN arrived after {after:.0f} s, before the wait of {wait:g} s ended; "
+                    f"only {judged} reports are judged here")
+        else:
+            said = f"an NDR reporting {reported} arrived after {after:.0f} s; only {judged} reports are judged here"
+        log.note(spec.check, said, AFTER)
+    return aside
 
 
 def received_envelope(tx: Transaction) -> ReceivedEnvelope:
@@ -141,14 +201,12 @@ def received_envelope(tx: Transaction) -> ReceivedEnvelope:
 def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: FindingCollector) -> None:
     """One NDR: its transaction and Date, its bytes (the linter), the recipients it reports."""
     tx, where = ndr.tx, Location(ndr=ndr.number)
-    sent.transcript.note(f"NDR {ndr.number} captured by the harness as {tx.id}: MAIL FROM:<{tx.mail_from}> "
-                         f"{' '.join(tx.mail_params)} RCPT TO:"
-                         f"{', '.join('<' + r.address + '>' for r in tx.recipients)}")
-    for line in (tx.data or b"").splitlines()[:80]:
-        sent.transcript.note(f"  | {line.decode('utf-8', 'replace')}")
+    _note_capture(sent, f"NDR {ndr.number}", tx)
     profile, original, received = sent.settings.profile, sent.envelope.original(), received_envelope(tx)
     if spec.envelope:
-        log.extend(envelope_findings(received, profile=profile, where=where, original=original))
+        envelope = envelope_findings(received, profile=profile, where=where, original=original)
+        odd = reverse_path_findings(tx, profile=profile, where=where)  # said in its own words, not twice
+        log.extend([f for f in envelope if not odd or f.check_id != "NDR-ENV-001"] + odd)
     if ndr.parsed is None:
         judge_is_report(sent, spec, ndr, [], log)
         return
@@ -158,6 +216,7 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
         linted = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
                               dsn_expected="DSN" in sent.capabilities, where=where).findings
         log.extend(linted)
+        log.extend(received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where))
     judge_is_report(sent, spec, ndr, linted, log)
     if spec.final_recipients is not None:
         reported = sorted(a.lower() for a, _ in ndr.blocks())
@@ -165,6 +224,38 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
         if reported != wanted:
             log.add("DSN-SEM-030", f"the NDR reports {reported or 'no recipient'}, expected {wanted}", where,
                     condition="wrong-recipient")
+
+
+def _note_capture(sent: SentCase, what: str, tx: Transaction) -> None:
+    """The captured transaction in the case's transcript: its envelope as sent, its first lines."""
+    sent.transcript.note(f"{what} captured by the harness as {tx.id}: MAIL FROM:{raw_reverse_path(tx)} "
+                         f"{' '.join(tx.mail_params)} RCPT TO:"
+                         f"{', '.join('<' + r.address + '>' for r in tx.recipients)}")
+    for line in (tx.data or b"").splitlines()[:80]:
+        sent.transcript.note(f"  | {line.decode('utf-8', 'replace')}")
+
+
+def judge_copy(sent: SentCase, spec: NDRExpectation, number: int, tx: Transaction, log: FindingCollector) -> None:
+    """A postmaster copy that carries the case's token: linted like an NDR when it is a DSN.
+
+    RFC 5321 §6.1 lets the postmaster be told, by means that need not be a DSN;
+    a copy that is one is held to the DSN format like the NDR itself (not to
+    the NDR's envelope, which goes to the postmaster on purpose).  Its findings
+    say they are about the copy.
+    """
+    where, to = Location(detail=f"postmaster copy {number}"), ", ".join(f"<{r.address}>" for r in tx.recipients)
+    _note_capture(sent, f"postmaster copy {number}", tx)
+    ndr = CapturedNDR.of(number, tx)
+    if ndr.parsed is None or ndr.parsed.status is None:
+        log.note(spec.check, f"a notice went to {to} (the postmaster copy, {_kind_of(ndr)}): the postmaster may "
+                 f"be told by means that generate no DSN, so it is not judged as one", where)
+        return
+    log.note(spec.check, f"a copy of the NDR went to {to} (the postmaster copy): it is judged as a DSN", where)
+    profile = sent.settings.profile
+    found = lint_message(ndr.parsed, profile=profile, wire=True, source=str(where),
+                         dsn_expected="DSN" in sent.capabilities, where=where).findings
+    found += received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where)
+    log.extend([replace(f, message=f"in the postmaster copy: {f.message}") for f in found])
 
 
 def judge_is_report(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, linted: list[Finding],

@@ -168,6 +168,7 @@ class Dialogue:
         """The reply rules every reply must meet, whatever the case is about."""
         ctx = ReplyContext(command=command, profile=self.settings.profile,
                            esc_advertised="ENHANCEDSTATUSCODES" in self.capabilities,
+                           extensions=frozenset(k.split("=", 1)[0].upper() for k in self.capabilities),
                            helo_session=self.helo_session, where=where)
         self.log.extend(check_reply(reply, ctx))
 

@@ -31,6 +31,8 @@ class SentEnvelope:
     rcpts: list[SentRecipient] = field(default_factory=list)
     data_sent: bool = False
     data_code: int | None = None
+    #: the name the client gave in its last EHLO or HELO (Received-From-MTA is held to it)
+    helo: str | None = None
     _pending: tuple[str, str, list[str]] | None = None
 
     def sent(self, command: str, line: str) -> None:
@@ -41,6 +43,8 @@ class SentEnvelope:
             self._pending = (command, path[0], path[1]) if path else None
         elif command in ("RSET", "EHLO", "HELO"):
             self.mail_from, self.mail_params, self.rcpts, self._pending = None, [], [], None
+            if command != "RSET":
+                self.helo = line.split(" ", 1)[1].strip() if " " in line else ""
 
     def replied(self, command: str, code: int | None) -> None:
         pending, self._pending = self._pending, None
@@ -83,6 +87,10 @@ class SentCase:
     def render(self, template: str) -> str:
         """A case-file template with this run's placeholder values."""
         return placeholders.render(template, self.values, 1, self.token)
+
+    def helo_names(self) -> tuple[str, ...]:
+        """The names the client gave the target in EHLO: the one the dialogue sent, and --mta-helo."""
+        return tuple(n for n in dict.fromkeys((self.envelope.helo, self.settings.helo)) if n)
 
     def remaining(self, seconds: float) -> float:
         """Time left of *seconds* counted from the end of this case's dialogue.

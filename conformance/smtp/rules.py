@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..checks.registry import finding
 from ..findings import Finding, Location, Profile
 from . import enhanced
-from .codes import RCPT_SEQUENCE, is_registered
+from .codes import RCPT_SEQUENCE, is_registered, out_of_context
 from .reply import ENHANCED_LIKE, Reply
 
 #: replies RFC 2034 exempts from carrying an enhanced code
@@ -33,6 +33,8 @@ class ReplyContext:
     esc_advertised: bool = False
     helo_session: bool = False  #: the session said HELO, not EHLO
     where: Location | str = ""
+    #: the EHLO keywords the target offered (upper case); None when unknown (an extension's code is then not judged)
+    extensions: frozenset[str] | None = None
 
 
 def check_reply(reply: Reply, ctx: ReplyContext) -> list[Finding]:
@@ -95,6 +97,9 @@ def _syntax_rules(reply: Reply, add) -> None:  # type: ignore[no-untyped-def]
 def _code_rules(reply: Reply, code: int, ctx: ReplyContext, add) -> None:  # type: ignore[no-untyped-def]
     if not is_registered(code):
         add("SMTP-RPL-008", f"reply code {code} is not defined by RFC 5321 or a negotiated extension")
+    elif (outside := out_of_context(code, ctx.command, ctx.extensions)) is not None:
+        add("SMTP-RPL-008", f"{outside}: the code is not defined in this context (RFC 5321 §4.2.2: only codes of "
+            f"RFC 5321 or of a negotiated extension)")
     if ctx.command == "RCPT" and code not in RCPT_SEQUENCE and code not in _ANY_COMMAND_CODES:
         add("SMTP-RPL-009", f"RCPT was answered {code}, outside the RFC 5321 §4.3.2 reply sequence")
     if ctx.command == "RCPT" and code in (251, 551):

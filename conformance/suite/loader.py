@@ -205,7 +205,8 @@ def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...
                           envelope=spec.get("envelope", True), lint=spec.get("lint", True),
                           final_recipients=tuple(spec["final_recipients"]) if "final_recipients" in spec else None,
                           extra_check=extra.get("check", "DSNX-022"), extra_condition=extra.get("condition"),
-                          reports=tuple(reports), optional=bool(spec.get("optional", False)))
+                          reports=tuple(reports), optional=bool(spec.get("optional", False)),
+                          actions=tuple(spec.get("actions", ())))
 
 
 def _check_expectations(expectations: tuple[Expectation, ...], path: Path, lines: dict[tuple[Any, ...], int],

@@ -97,6 +97,8 @@ class NDRExpectation:
     reports: tuple[RecipientReport, ...] = ()
     #: the NDR is a MAY: if none arrives that is reported as info, and only one that arrives is judged
     optional: bool = False
+    #: only NDRs reporting one of these actions count (a delay case: "delayed"); () counts every NDR
+    actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
