@@ -157,3 +157,18 @@ def test_a_run_saves_the_ndr_and_its_failure_quotes_it(pytester: pytest.Pytester
     assert envelope["reverse_path"] == "" and envelope["role"] == "sink" and envelope["port"] == dsn
     assert 0 < envelope["arrived_after_seconds"] < 30
     assert ndr[0].replace(".json", ".eml") in (reports / "junit.xml").read_text()
+
+
+def test_a_rerun_replaces_the_captured_files_and_leaves_others_alone(tmp_path: Path) -> None:
+    from conformance.report.evidence import clear
+
+    old = tmp_path / "captured" / "old.case"
+    old.mkdir(parents=True)
+    (old / "1.eml").write_bytes(b"x")
+    (old / "1.json").write_text("{}")
+    (old / "notes.txt").write_text("mine")
+    (tmp_path / "captured" / "gone.case").mkdir()
+    (tmp_path / "captured" / "gone.case" / "2.eml").write_bytes(b"y")
+    clear(tmp_path)
+    assert sorted(p.name for p in old.iterdir()) == ["notes.txt"]
+    assert not (tmp_path / "captured" / "gone.case").exists()

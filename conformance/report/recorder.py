@@ -77,7 +77,7 @@ class RunRecorder:
         if reason and reporter is not None:
             reporter.ensure_newline()
             reporter.write_line(f"mta-conformance: COULD NOT TEST {self.settings.host}:{self.settings.port}: "
-                                f"{reason}", yellow=True, bold=True)
+                                f"{evidence.printable(reason)}", yellow=True, bold=True)
 
     @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist installed it is never called
     def pytest_configure_node(self, node: Any) -> None:
@@ -93,7 +93,7 @@ class RunRecorder:
     def could_not_test(self) -> str | None:
         """Why nothing about the target could be judged (the probe failed), or None."""
         probe = self.runner.probed
-        return probe.error if probe is not None else None
+        return evidence.printable(probe.error) if probe is not None and probe.error else None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "mta_case", None)
@@ -112,11 +112,12 @@ class RunRecorder:
                  "local_domain": s.local_domain or ""}
         probe = self.runner.probed
         if probe is not None:
-            props["greeting"] = probe.greeting
-            props["ehlo_capabilities"] = " ".join(sorted(probe.capabilities))
-            if probe.error:
-                props["run_error"] = probe.error
-                props["could_not_test"] = probe.error
+            props["greeting"] = evidence.printable(probe.greeting)  # the target's words, escaped
+            props["ehlo_capabilities"] = evidence.printable(" ".join(sorted(probe.capabilities)))
+            error = self.could_not_test()
+            if error:
+                props["run_error"] = error
+                props["could_not_test"] = error
         return props
 
     def verdict(self) -> tuple[ExitCode, str]:
