@@ -18,8 +18,9 @@ from test_ndr_lint import CORPUS, GOOD, NO_CORPUS
 from conformance.checks.registry import finding
 from conformance.findings import Location, Profile, Severity
 from conformance.ndr.classify import VERDICTS, Kind
+from conformance.ndr.decoded import decode_words
 from conformance.ndr.lint import LintResult, lint_bytes
-from conformance.ndr.message import decode_words, load
+from conformance.ndr.message import load
 from conformance.ndr.output import JSONWriter, JUnitWriter, TextWriter
 
 

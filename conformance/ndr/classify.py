@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 
-from .message import TEXT_LIMIT, NDRMessage
+from .message import NDRMessage
 
 
 class Kind(str, enum.Enum):
@@ -156,8 +156,7 @@ _BOUNCE_BODY = re.compile(
     rb"qmail-send program|could not be delivered to one or more|the following (address|recipient)"
     rb"|permanent fatal errors|delivery to the following recipient|message could not be delivered"
     rb"|undeliverable|user unknown|unknown user|no such user|mailbox unavailable|failed addresses follow"
-    rb"|delivery has failed|was not delivered to|wasn't able to deliver|returning to sender",
-    re.IGNORECASE)
+    rb"|delivery has failed|was not delivered to|wasn't able to deliver|returning to sender")
 #: the opening words legacy MTAs write into every bounce, at the start of a line of their own text:
 #: qmail, Exim, Sendmail, Postfix, Smail, Lotus Domino, MS Exchange, Courier
 _MTA_BOILERPLATE = re.compile(
@@ -170,7 +169,7 @@ _MTA_BOILERPLATE = re.compile(
     rb"|your message did not reach some or all of the intended recipients"
     rb"|this is a delivery status notification|your message was not delivered to"
     rb"|the following message to <[^>\r\n]{1,200}> was undeliverable)",
-    re.IGNORECASE | re.MULTILINE)
+    re.MULTILINE)
 #: a reply or a forward: quoting a bounce's words does not make a message a bounce
 _REPLY_SUBJECT = re.compile(r"^\s*(re|fwd?|aw|wg|sv|vs|tr|rif|antw)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
@@ -181,17 +180,17 @@ def _header(ndr: NDRMessage, name: str) -> str:
 
 
 def _body_says(ndr: NDRMessage, pattern: re.Pattern[bytes]) -> bool:
-    """Does the body say *pattern*, as written or once decoded (base64, quoted-printable, charset)?
+    """Does the body say *pattern* (lower-case), as written or once decoded (base64, quoted-printable)?
 
-    The raw bytes are searched first: decoding happens only when they do not
-    already answer, so most messages are never decoded.
+    The body as written is searched first, lower-cased once (cheaper than a
+    case-blind search); decoding happens only when that does not answer and
+    something in the message is transfer-encoded, so most messages are never decoded.
     """
-    raw = ndr.raw[ndr.body_start:ndr.body_start + TEXT_LIMIT]
-    if pattern.search(raw):
+    if pattern.search(ndr.body_lower):
         return True
-    if b"base64" not in ndr.raw and b"quoted-printable" not in ndr.raw.lower() and b"charset" not in ndr.raw:
+    if not ndr.may_be_encoded:
         return False
-    return bool(pattern.search(ndr.text))
+    return bool(pattern.search(ndr.text.lower()))
 
 
 def _dsn_kind(actions: set[str]) -> Kind:

@@ -39,9 +39,16 @@ def header_date(ndr: NDRMessage) -> Iterator[Hit]:
             yield Hit("NDR-HDR-002", f"Date {date.value!r}: {problem}", date.line)
 
 
+#: a From that plainly holds an address (``Name <local@domain>`` or ``local@domain``): no full parse needed
+_ATOMS = r"[^<>@\s\"(),;:\\]+"
+_PLAIN_FROM = re.compile(rf"(?:[^<>\"(),;:\\]*<{_ATOMS}@{_ATOMS}>|{_ATOMS}@{_ATOMS})\s*")
+
+
 def header_from(ndr: NDRMessage) -> Iterator[Hit]:
     """NDR-HDR-005: From gives an address a person can reply to (a human reads the NDR too)."""
     for sender in ndr.header("From")[:1]:
+        if _PLAIN_FROM.fullmatch(sender.value):
+            continue
         _, address = email.utils.parseaddr(sender.value)
         if not address or sender.value.strip() in ("<>", ""):
             yield Hit("NDR-HDR-005", f"From {sender.value!r} gives no address a person could reply to",
@@ -66,23 +73,33 @@ def header_auto_submitted(ndr: NDRMessage) -> Iterator[Hit]:
 
 
 def line_lengths(ndr: NDRMessage) -> Iterator[Hit]:
-    """NDR-HDR-012: lines within 998 characters, header lines within 78 (RFC 5322 §2.1.1)."""
+    """NDR-HDR-012: lines within 998 characters, header lines within 78 (RFC 5322 §2.1.1).
+
+    The header lines are few and read one by one; the body, which may be
+    megabytes, is measured line by line without a Python loop.
+    """
     long_line = over_78 = None
-    for number, line in enumerate(ndr.raw.splitlines(), start=1):
-        if len(line) > 998 and long_line is None:
+    lengths = list(map(len, ndr.raw.splitlines()))
+    for number, length in enumerate(lengths[:ndr.body_line - 1], start=1):
+        if length > 998 and long_line is None:
             long_line = number
-        elif len(line) > 78 and over_78 is None and number < ndr.body_line:
+        elif length > 78 and over_78 is None:
             over_78 = number
+    if long_line is None and lengths and max(lengths) > 998:
+        long_line = next(n for n, length in enumerate(lengths, start=1) if length > 998)
     if long_line:
         yield Hit("NDR-HDR-012", "a line is longer than 998 characters", long_line, "over-998")
     if over_78:
         yield Hit("NDR-HDR-012", "a header line is longer than 78 characters", over_78, "over-78")
 
 
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
 def header_names(ndr: NDRMessage) -> Iterator[Hit]:
     """NDR-HDR-013: field names printable ASCII, values 7-bit unless the message is message/global."""
     for h in ndr.headers:
-        if not re.fullmatch(r"[!-9;-~]+", h.name):
+        if not _FIELD_NAME.fullmatch(h.name):
             yield Hit("NDR-HDR-013", f"header field name {h.name[:40]!r} is not printable ASCII without colon", h.line)
         elif not h.raw.isascii() and ndr.message.get_content_type() != "message/global":
             yield Hit("NDR-HDR-013", f"{h.name} has raw 8-bit text; RFC 2047 encoding is required", h.line)

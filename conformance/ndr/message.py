@@ -9,28 +9,33 @@ keeps its exact bytes and the line it starts on.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email
-import email.header
 import email.message
-import email.parser
-import email.policy
 import email.utils
 import functools
-import quopri
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import dsn_fields
+from .decoded import decode_transfer, decode_words, reader_text
 
 _LINE_END = re.compile(rb"\r\n|\n|\r")
-_HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
 def parse_header_section(data: bytes) -> email.message.Message:
-    """Only a header section, through the email package (compat32): cheap, tolerant."""
-    return _HEADER_PARSER.parsebytes(data)
+    """Only the header section of *data*, as an email Message (compat32) that answers content types.
+
+    Read by this module's reader, up to the first blank line: the email
+    package's header parser would read (and decode) the whole body too, which
+    for a returned message of megabytes is the cost of a second parse.
+    """
+    end, _ = _header_section_end(data)
+    headers, _ = read_headers(split_lines(data[:end]), 1)
+    message = email.message.Message()
+    for header in headers:
+        message[header.name] = header.value
+    return message
 
 
 def message_from_headers(headers: list[Header]) -> email.message.Message:
@@ -44,11 +49,14 @@ def message_from_headers(headers: list[Header]) -> email.message.Message:
         if header.name[:8].lower() == "content-":  # all the email package is asked about
             message[header.name] = header.value
     return message
+
+
 _HEADER_START = re.compile(rb"^([^:\s]+)[ \t]*:")
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
+    """One header field as written; a tuple, as a message has thousands of them and reads them often."""
+
     name: str
     value: str  #: unfolded
     line: int
@@ -66,11 +74,13 @@ def read_headers(lines: list[bytes], first_line: int) -> tuple[list[Header], int
     start = first_line
     index = 0
     for index, line in enumerate(lines):
-        if not line.strip() and line[:1] not in (b" ", b"\t") or line == b"":
+        lead = line[:1]
+        if lead == b" " or lead == b"\t":
+            if current:
+                current.append(line)
+                continue
+        elif not line.strip():  # a blank line (or one of other white space) ends the section
             break
-        if line[:1] in (b" ", b"\t") and current:
-            current.append(line)
-            continue
         if current:
             headers.append(_header(current, start))
         current = [line]
@@ -85,12 +95,13 @@ def read_headers(lines: list[bytes], first_line: int) -> tuple[list[Header], int
 def _header(raw_lines: list[bytes], line: int) -> Header:
     first = raw_lines[0]
     match = _HEADER_START.match(first)
-    name = match.group(1).decode("utf-8", "replace") if match else first.decode("utf-8", "replace")
-    value_bytes = first[match.end():] if match else b""
-    if len(raw_lines) > 1:
-        value_bytes = b" ".join(part.strip() for part in [value_bytes, *raw_lines[1:]])
-    value = value_bytes.decode("utf-8", "replace").strip()
-    return Header(name, value, line, b"\n".join(raw_lines))
+    if match is None:
+        return Header(first.decode("utf-8", "replace"), "", line, b"\n".join(raw_lines))
+    name = match.group(1).decode("utf-8", "replace")
+    if len(raw_lines) == 1:  # most fields: no folding to undo
+        return Header(name, first[match.end():].decode("utf-8", "replace").strip(), line, first)
+    value_bytes = b" ".join(part.strip() for part in [first[match.end():], *raw_lines[1:]])
+    return Header(name, value_bytes.decode("utf-8", "replace").strip(), line, b"\n".join(raw_lines))
 
 
 @dataclass
@@ -117,54 +128,6 @@ class Part:
 
     def decoded_body(self) -> bytes:
         return decode_transfer(self.body, self.transfer_encoding)
-
-
-def decode_transfer(body: bytes, cte: str) -> bytes:
-    """*body* without its base64 or quoted-printable transfer encoding; as it is when that fails.
-
-    A base64 body cut short (a bounded read) loses only its incomplete last quantum.
-    """
-    try:
-        if cte == "base64":
-            packed = _BLANKS.sub(b"", body)
-            return base64.b64decode(packed[: len(packed) // 4 * 4], validate=False)
-        if cte == "quoted-printable":
-            return quopri.decodestring(body)
-    except (binascii.Error, ValueError):
-        return body
-    return body
-
-
-_BLANKS = re.compile(rb"\s+")
-
-
-def decode_words(value: str) -> str:
-    """*value* with its RFC 2047 encoded words decoded (Q or B); never raises.
-
-    An unknown charset or a broken word leaves that piece as written: the text
-    is for recognising phrases (a Subject saying "Delivery Status Notification"),
-    not for showing exactly.
-    """
-    if "=?" not in value:
-        return value
-    try:
-        pieces = email.header.decode_header(value[:_WORDS_LIMIT])
-    except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
-        return value
-    text = []
-    for piece, charset in pieces:
-        if isinstance(piece, str):
-            text.append(piece)
-            continue
-        try:
-            text.append(piece.decode(charset or "ascii", "replace"))
-        except (LookupError, ValueError):
-            text.append(piece.decode("latin-1"))
-    return "".join(text)
-
-
-#: longer than any Subject a person reads; keeps a hostile field's decoding bounded
-_WORDS_LIMIT = 4000
 
 
 @dataclass
@@ -206,6 +169,18 @@ class NDRMessage:
         return decode_words(found[0].value) if found else ""
 
     @functools.cached_property
+    def body_lower(self) -> bytes:
+        """The body's first TEXT_LIMIT bytes as written, lower-cased: for phrase searches."""
+        return self.raw[self.body_start:self.body_start + TEXT_LIMIT].lower()
+
+    @property
+    def may_be_encoded(self) -> bool:
+        """Could decoding show text the body as written hides (base64 or quoted-printable anywhere)?"""
+        top = str(self.message.get("Content-Transfer-Encoding", "")).strip().lower()
+        return top in ("base64", "quoted-printable") or b"base64" in self.body_lower \
+            or b"quoted-printable" in self.body_lower
+
+    @functools.cached_property
     def text(self) -> bytes:
         """The text parts as a reader sees them (transfer encoding and charset undone), as UTF-8.
 
@@ -241,6 +216,13 @@ def _walk_parts(pieces: list[bytes], parts: list[Part], depth: int) -> None:
             _add_text(pieces, part.message, part.body[:TEXT_LIMIT * 2])
 
 
+def _add_text(pieces: list[bytes], message: email.message.Message, body: bytes) -> None:
+    """Add *body* as a reader sees it to *pieces*, if *message* says it is text."""
+    text = reader_text(message, body)
+    if text is not None:
+        pieces.append(text)
+
+
 def _sub_parts(body: bytes, boundary: str) -> list[Part]:
     """The parts of a nested multipart body (line numbers are not kept: text only)."""
     lines = split_lines(body)
@@ -252,22 +234,6 @@ def _sub_parts(body: bytes, boundary: str) -> list[Part]:
         parts.append(Part(headers, b"\r\n".join(lines[start + 2 + blank:end]), 0, 0, message_from_headers(headers)))
     return parts
 
-
-def _add_text(pieces: list[bytes], message: email.message.Message, body: bytes) -> None:
-    """Add *body* decoded (transfer encoding, then charset) as UTF-8, if *message* says it is text."""
-    try:
-        if message.get_content_maintype() != "text":
-            return
-        cte = str(message.get("Content-Transfer-Encoding", "")).strip().lower()
-        charset = message.get_content_charset() or "us-ascii"
-    except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
-        return
-    data = decode_transfer(body, cte)
-    try:
-        text = data.decode(charset, "replace")
-    except (LookupError, ValueError):
-        text = data.decode("latin-1")
-    pieces.append(text.encode("utf-8", "replace"))
 
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -339,23 +305,15 @@ def _header_section_end(raw: bytes) -> tuple[int, int]:
 
     Scanning only as far as the header goes keeps the cost of a 50 MB body out of it.
     """
-    previous_end = -1
-    for match in _LINE_END.finditer(raw):
-        if match.start() == previous_end or match.start() == 0:
-            return match.start(), match.end()
-        previous_end = match.end()
-    return len(raw), len(raw)
+    first = _LINE_END.match(raw)
+    if first is not None:  # the message starts with a blank line: no header section
+        return 0, first.end()
+    match = _BLANK_LINE.search(raw)
+    return (match.start(1), match.end(1)) if match else (len(raw), len(raw))
 
 
-def _offset_of_line(raw: bytes, index: int) -> int:
-    """Byte offset where line *index* (0-based) starts."""
-    pos = 0
-    for _ in range(index):
-        match = _LINE_END.search(raw, pos)
-        if not match:
-            return len(raw)
-        pos = match.end()
-    return pos
+#: two line ends in a row (a CR before LF is one line end, never two): the blank line ending a header section
+_BLANK_LINE = re.compile(rb"(?:\r\n|\n|\r(?!\n))(\r\n|\n|\r(?!\n))")
 
 
 def delimiter_lines(lines: list[bytes], boundary: str) -> tuple[list[int], int | None]:
