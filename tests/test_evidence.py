@@ -11,6 +11,7 @@ import pytest
 
 from conformance.findings import Finding, Location, Outcome, Severity
 from conformance.harness.mailbox import Recipient, Transaction
+from conformance.ndr.spooled import load_transaction
 from conformance.report.evidence import message_entries, printable, safe_name, write_captured
 from conformance.report.excerpts import excerpts
 from conformance.report.junit import write_report
@@ -98,13 +99,15 @@ def test_captured_messages_are_saved_and_named_in_the_reports(tmp_path: Path) ->
     write_captured(tmp_path, record.messages)
     assert (tmp_path / "captured" / folder / "1.eml").read_bytes() == data  # byte for byte
     envelope = json.loads((tmp_path / "captured" / folder / "1.json").read_text())
-    assert envelope["mail_argument"] == "FROM:<#@[]>" and envelope["reverse_path"] == "#@[]"
+    assert envelope["mail_arg"] == "FROM:<#@[]>" and envelope["mail_from"] == "#@[]"
     assert envelope["recipients"] == [{"address": "t1@sender.test", "params": ["NOTIFY=NEVER"],
                                        "reply": "250 2.1.5 Ok (sink)"}]
     assert envelope["role"] == "sink" and envelope["listener"] == "the harness port with DSN"
     assert envelope["arrived_after_seconds"] == pytest.approx(2.0, abs=0.01)
     assert envelope["judged_as"] == "NDR 1" and envelope["peer"] == "('127.0.0.1', 5555)"
     assert not list(tmp_path.glob("captured/*/../../odd*"))
+    spooled = load_transaction(tmp_path / "captured" / folder / "1.json")  # lint --transaction reads it
+    assert spooled.envelope.reverse_path == "#@[]" and spooled.message.read_bytes() == data
     assert "\x1b" not in record.failure_message and ">  188 | Action: failure" in record.failure_message
     junit = tmp_path / "junit.xml"
     write_report(junit, [record.report_dict()], {}, time.time(), 1.0)
@@ -118,7 +121,7 @@ def test_a_message_without_data_is_saved_as_its_envelope(tmp_path: Path) -> None
     entries = message_entries("relay.case", [tx], 0.0, "")
     write_captured(tmp_path, entries)
     assert entries[0]["eml"] is None and (tmp_path / "captured" / "relay.case" / "1.json").exists()
-    assert json.loads((tmp_path / "captured" / "relay.case" / "1.json").read_text())["size"] is None
+    assert json.loads((tmp_path / "captured" / "relay.case" / "1.json").read_text())["data_size"] is None
 
 
 # -- a whole run: a testee whose NDRs say 'Action: failure', routed to the harness ----------------------------
@@ -154,7 +157,7 @@ def test_a_run_saves_the_ndr_and_its_failure_quotes_it(pytester: pytest.Pytester
     envelope = json.loads((reports / ndr[0]).read_text())
     eml = reports / ndr[0].replace(".json", ".eml")
     assert b"Action: failure" in eml.read_bytes()
-    assert envelope["reverse_path"] == "" and envelope["role"] == "sink" and envelope["port"] == dsn
+    assert envelope["mail_from"] == "" and envelope["role"] == "sink" and envelope["port"] == dsn
     assert 0 < envelope["arrived_after_seconds"] < 30
     assert ndr[0].replace(".json", ".eml") in (reports / "junit.xml").read_text()
 

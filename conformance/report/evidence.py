@@ -66,8 +66,10 @@ def judged_as(transcript: str) -> dict[str, str]:
 def envelope(tx: Transaction, case_id: str, number: int, started: float, label: str) -> dict[str, Any]:
     """The envelope of one captured transaction, as its ``.json`` file holds it.
 
-    Values are as the harness recorded them; the file is written with every
-    non-ASCII and control character as a JSON escape.
+    Values are as the harness recorded them, under the names of the harness's
+    spool records, so ``mta-conformance lint --transaction`` reads the file;
+    the file is written with every non-ASCII and control character as a JSON
+    escape.
     """
     def after(moment: float) -> float | None:
         return round(moment - started, 3) if started and moment else None
@@ -76,9 +78,10 @@ def envelope(tx: Transaction, case_id: str, number: int, started: float, label: 
         "case_id": case_id, "number": number, "judged_as": label, "transaction": tx.id,
         "role": tx.role, "listener": "the harness port with DSN" if tx.dsn_advertised else
         "the harness port without DSN", "port": tx.port, "peer": tx.peer, "helo": tx.helo,
-        "mail_argument": tx.mail_arg, "reverse_path": tx.mail_from, "mail_params": list(tx.mail_params),
+        "mail_arg": tx.mail_arg, "mail_from": tx.mail_from, "mail_params": list(tx.mail_params),
         "recipients": [{"address": r.address, "params": list(r.params), "reply": r.reply} for r in tx.recipients],
-        "data_reply": tx.data_reply, "size": None if tx.data is None else len(tx.data),
+        "data_reply": tx.data_reply, "data_size": None if tx.data is None else len(tx.data),
+        "started": tx.started, "ended": tx.ended,
         "began_after_seconds": after(tx.started), "arrived_after_seconds": after(tx.ended),
         "harness_transcript": list(tx.transcript),
     }
