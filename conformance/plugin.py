@@ -141,6 +141,18 @@ def _embedded_harness(config: pytest.Config) -> Harness | None:
     return target.harness if target is not None else None
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    """Before the reports are written: what reached the harness that no case claims, as the run's findings."""
+    recorder = session.config.pluginmanager.get_plugin("mta-conformance-recorder")
+    if recorder is not None and not recorder.collect_only:
+        from .run.unclaimed import harness_findings
+
+        holder = session.config.stash.get(harness_key, None)
+        recorder.run_findings.extend(harness_findings(holder, [r.token for r in recorder.records]))
+    yield
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     holder = config.stash.get(harness_key, None)
     if holder is not None:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from ..exitcodes import ExitCode
+from ..findings import Finding
 from ..run import CaseRunner
 from ..target import TargetSettings
 from . import evidence
 from .junit import write_report
-from .records import CaseRecord, collection_error_record
+from .records import CaseRecord, collection_error_record, finding_record
 from .terminal import terminal_progress_for, write_summary
 
 #: which exit status wins when several apply
@@ -53,6 +54,8 @@ class RunRecorder:
         self.runner = runner
         self.spool = spool  #: the harness spool handed to xdist workers (a Path), if any
         self.records: list[CaseRecord] = []
+        #: findings about the run, not about one case (what reached the harness that no case claims); never a failure
+        self.run_findings: list[Finding] = []
         self.started = time.time()
 
     @property
@@ -145,8 +148,9 @@ class RunRecorder:
             evidence.write_captured(report_dir, record.messages)
         cases = [record.report_dict() for record in self.records]
         write_report(report_dir / "junit.xml", cases, properties, self.started, time.time() - self.started)
-        (report_dir / "results.json").write_text(json.dumps({"properties": properties, "cases": cases}, indent=1),
-                                                 encoding="utf-8")
+        results = {"properties": properties, "cases": cases,
+                   "run_findings": [finding_record(f) for f in self.run_findings]}
+        (report_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.collect_only:
