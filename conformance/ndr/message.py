@@ -14,8 +14,9 @@ import email.message
 import email.utils
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import dsn_fields
 from .decoded import decode_transfer, decode_words, reader_text
@@ -24,18 +25,68 @@ _LINE_END = re.compile(rb"\r\n|\n|\r")
 
 
 def parse_header_section(data: bytes) -> email.message.Message:
-    """Only the header section of *data*, as an email Message (compat32) that answers content types.
+    """The Content-* fields of *data*'s header section, as an email Message (compat32) for content types.
 
     Read by this module's reader, up to the first blank line: the email
     package's header parser would read (and decode) the whole body too, which
     for a returned message of megabytes is the cost of a second parse.
     """
     end, _ = _header_section_end(data)
-    headers, _ = read_headers(split_lines(data[:end]), 1)
-    message = email.message.Message()
+    kept: list[bytes] = []
+    taking = False
+    for line in split_lines(data[:end]):  # only Content-* fields (and their folded lines) are asked about
+        if line[:1] not in (b" ", b"\t"):
+            taking = line[:8].lower() == b"content-"
+        if taking:
+            kept.append(line)
+    headers, _ = read_headers(kept, 1)
+    message = ReadMessage()
     for header in headers:
         message[header.name] = header.value
     return message
+
+
+_UNSET: Any = object()
+
+
+class ReadMessage(email.message.Message):
+    """An email Message built from fields this module read, which remembers the parameters it was asked for.
+
+    The classifier and the checks ask the same part for its report-type,
+    boundary and charset again and again, and the email package parses the
+    Content-Type anew each time; a changed field forgets what was remembered.
+    """
+
+    def get_params(self, failobj: Any = None, header: str = "content-type", unquote: bool = True) -> Any:
+        asked = self.__dict__.setdefault("_asked", {})
+        key = (header.lower(), unquote)
+        if key not in asked:
+            asked[key] = super().get_params(_UNSET, header, unquote)
+        params = asked[key]
+        return failobj if params is _UNSET else list(params)
+
+    def get_param(self, param: str, failobj: Any = None, header: str = "content-type",
+                  unquote: bool = True) -> Any:
+        params = self.get_params(_UNSET, header, unquote)
+        wanted = param.lower()
+        for name, value in params if params is not _UNSET else ():
+            if name.lower() == wanted:
+                return value
+        return failobj
+
+
+def _forgetting(method: Callable[..., Any]) -> Callable[..., Any]:
+    """*method* of ReadMessage, made to forget the remembered parameters first (it changes fields)."""
+    @functools.wraps(method)
+    def changed(self: ReadMessage, *args: Any, **kwargs: Any) -> Any:
+        self.__dict__.pop("_asked", None)
+        return method(self, *args, **kwargs)
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "add_header", "replace_header", "set_raw", "set_param", "del_param",
+              "set_type", "set_boundary", "set_charset"):
+    setattr(ReadMessage, _name, _forgetting(getattr(email.message.Message, _name)))
 
 
 def message_from_headers(headers: list[Header]) -> email.message.Message:
@@ -44,7 +95,7 @@ def message_from_headers(headers: list[Header]) -> email.message.Message:
     The email package then answers content types and parameters (RFC 2045/2231)
     as usual, without reading the header section again.
     """
-    message = email.message.Message()
+    message = ReadMessage()
     for header in headers:
         if header.name[:8].lower() == "content-":  # all the email package is asked about
             message[header.name] = header.value
@@ -158,7 +209,7 @@ class NDRMessage:
             self._index = index
         return self._index.get(name.lower(), [])
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
         return self.message.get_content_type()
 
