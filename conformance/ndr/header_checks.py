@@ -39,9 +39,11 @@ def header_date(ndr: NDRMessage) -> Iterator[Hit]:
             yield Hit("NDR-HDR-002", f"Date {date.value!r}: {problem}", date.line)
 
 
-#: a From that plainly holds an address (``Name <local@domain>`` or ``local@domain``): no full parse needed
+#: a From that plainly holds an address (``Name <local@domain>``, ``"Name" <local@domain>``,
+#: ``local@domain (Name)``): no full parse needed
 _ATOMS = r"[^<>@\s\"(),;:\\]+"
-_PLAIN_FROM = re.compile(rf"(?:[^<>\"(),;:\\]*<{_ATOMS}@{_ATOMS}>|{_ATOMS}@{_ATOMS})\s*")
+_PLAIN_FROM = re.compile(rf"(?:(?:\"[^\"\\]*\"\s*|[^<>\"(),;:\\]*)<{_ATOMS}@{_ATOMS}>"
+                         rf"|{_ATOMS}@{_ATOMS}(?:\s*\([^()\\]*\))?)\s*")
 
 
 def header_from(ndr: NDRMessage) -> Iterator[Hit]:
@@ -123,6 +125,5 @@ def header_subject(ndr: NDRMessage) -> Iterator[Hit]:
                   subjects[0].line)
     if not ndr.header("In-Reply-To") and not ndr.header("References"):
         yield Hit("NDR-HDR-011", "no In-Reply-To or References naming the original message", 1)
-    for header in ndr.headers:
-        if header.name.lower() in _VENDOR_HINTS:
-            yield Hit("NDR-HDR-015", f"vendor header {header.name} (a hint, never required)", header.line)
+    for header in sorted((h for name in _VENDOR_HINTS for h in ndr.header(name)), key=lambda h: h.line):
+        yield Hit("NDR-HDR-015", f"vendor header {header.name} (a hint, never required)", header.line)

@@ -102,9 +102,6 @@ def message_from_headers(headers: list[Header]) -> email.message.Message:
     return message
 
 
-_HEADER_START = re.compile(rb"^([^:\s]+)[ \t]*:")
-
-
 class Header(NamedTuple):
     """One header field as written; a tuple, as a message has thousands of them and reads them often."""
 
@@ -144,15 +141,20 @@ def read_headers(lines: list[bytes], first_line: int) -> tuple[list[Header], int
 
 
 def _header(raw_lines: list[bytes], line: int) -> Header:
+    """A field from its physical lines: the name before the first colon (no white space in it), the value unfolded.
+
+    A first line that is no ``Name:`` gives a field named by the whole line, with no value.
+    """
     first = raw_lines[0]
-    match = _HEADER_START.match(first)
-    if match is None:
+    name, colon, rest = first.partition(b":")
+    name = name.rstrip(b" \t")
+    if not colon or name.split() != [name]:  # no name, or white space in it
         return Header(first.decode("utf-8", "replace"), "", line, b"\n".join(raw_lines))
-    name = match.group(1).decode("utf-8", "replace")
     if len(raw_lines) == 1:  # most fields: no folding to undo
-        return Header(name, first[match.end():].decode("utf-8", "replace").strip(), line, first)
-    value_bytes = b" ".join(part.strip() for part in [first[match.end():], *raw_lines[1:]])
-    return Header(name, value_bytes.decode("utf-8", "replace").strip(), line, b"\n".join(raw_lines))
+        return Header(name.decode("utf-8", "replace"), rest.decode("utf-8", "replace").strip(), line, first)
+    value_bytes = b" ".join([rest.strip(), *(part.strip() for part in raw_lines[1:])])
+    return Header(name.decode("utf-8", "replace"), value_bytes.decode("utf-8", "replace").strip(), line,
+                  b"\n".join(raw_lines))
 
 
 @dataclass
