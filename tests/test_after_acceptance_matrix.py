@@ -68,7 +68,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "ndr-multipart-mixed": every_ndr_case("MPR-001"),
     "two-ndrs": every_ndr_case("DSNX-022", **{TWO: "NDR-ENV-006"}),
     "ndr-names-all-recipients": {PARTIAL: "DSN-SEM-030"},
-    "ndr-without-remote-mta": {RCPT: "DSN-SEM-006", DATA: "DSN-SEM-006"},
+    "ndr-without-remote-mta": {RCPT: "DSN-SEM-006", DATA: "DSN-SEM-006", DELAYED: "DSN-SEM-022"},
     "orcpt-not-reported": {"dsn-request.orcpt-reported": "DSN-FMT-015"},
     "final-recipient-lowercased": {"dsn-request.final-recipient-case": "DSN-SEM-014"},
     "dsn-params-dropped": {"dsn-request.passed-on-to-dsn-hop": "DSNX-014"},
@@ -87,7 +87,7 @@ MATRIX: dict[str, dict[str, str]] = {
 #: further checks a fault's row shows failing, beside the first one (case, check)
 ALSO: dict[str, list[tuple[str, str]]] = {
     "ndr-to-header-address": [(RCPT, "NDR-HDR-004")],
-    "ndr-without-remote-mta": [(RCPT, "DSN-SEM-020")],
+    "ndr-without-remote-mta": [(RCPT, "DSN-SEM-020"), (DELAYED, "DSN-SEM-020")],
     "ndr-invalid-action": [(RCPT, "DSNX-010"), (DELAYED, "DSN-SEM-018")],
     "ndr-dsn-params": [(RCPT, "NDR-ENV-004"), (ENVID, "NDR-ENV-005")],
     "ndr-copy-to-postmaster": [(RCPT, "NDR-ENV-007")],

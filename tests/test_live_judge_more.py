@@ -117,6 +117,22 @@ def test_the_delayed_notice_case_is_not_failed_by_the_final_failure() -> None:
     assert any(c == "DSNX-013" and "final failed DSN" in m for c, _, m in found)
 
 
+def test_an_action_rfc_3464_does_not_define_counts_in_a_delay_case() -> None:
+    """"failure" is no report of something else: the case judges it (DSN-SEM-018), it is not waved through."""
+    spec = shipped("dsn-request.delayed-notice")
+    found = judge(spec, tx(dsn("failure", "4.3.0", extra="Remote-MTA: dns; [192.0.2.1]\r\n"
+                                                     "Diagnostic-Code: smtp; 451 4.3.0 later\r\n")), within=1.0)
+    assert ("DSN-SEM-018", "error") in {(c, s) for c, s, _ in found}
+
+
+def test_another_report_is_said_once() -> None:
+    spec = shipped("dsn-request.delayed-notice")
+    found = judge(spec, tx(dsn("relayed", "2.0.0")), within=0.5)
+    assert [(c, s) for c, s, _ in found if s != "info" and c.startswith(("DSNX", "DSN-SEM-018"))] == []
+    notes = [m for c, _, m in found if c == "DSNX-013"]
+    assert len(notes) == 1 and notes[0].startswith("an NDR reporting relayed arrived after ")
+
+
 # a delayed DSN after an SMTP attempt names the remote MTA and quotes its reply
 
 def test_a_delayed_dsn_names_the_remote_mta_and_its_reply() -> None:

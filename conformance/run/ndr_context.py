@@ -22,6 +22,8 @@ from ..ndr.classify import Kind, classify
 from ..ndr.dsn_fields import strip_comments
 from ..ndr.message import NDRMessage, load
 
+#: the actions RFC 3464 §2.3.3 defines
+ACTIONS = frozenset({"failed", "delayed", "delivered", "relayed", "expanded"})
 #: a domain name as RFC 5321 §4.1.2 writes one (sub-domains of letters, digits and hyphens)
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
 #: a local part as RFC 5321 §4.1.2 allows it (dot-string or quoted string)
@@ -141,6 +143,8 @@ def _reported(tx: Transaction) -> str | None:
             return None
         if parsed.status is not None:
             actions = sorted({f.bare.lower() for block in parsed.status.recipients for f in block.get("action")})
+            if not set(actions) <= ACTIONS:
+                return None  # an action RFC 3464 does not define ("failure"): unreadable, so it counts
             return " and ".join(actions) or None
         return {Kind.DELAY_NOTICE: "delayed", Kind.BOUNCE: "failed"}.get(classify(parsed))
     except Exception:  # noqa: BLE001 - an unreadable NDR counts; the linter says what is wrong with it
