@@ -274,6 +274,10 @@ def test_a_capture_no_case_claims_is_a_run_finding(tmp_path: Path) -> None:
     assert found[0].message.startswith("a message (RFC 3464 DSN reporting a failure) reached the bounce sink with "
                                        "MAIL FROM:<#@[]> to <probe@sender.test>, carrying no case's token")
     assert harness_findings(Holder(mailbox), [TOKEN, "other"]) == []
+    control = Mailbox()  # the route control's own mail and its bounce are the run's, not strays
+    control.add(tx(b"", to="ok.ctrl-t0123456789@relay.test", mail_from="ctrl-t0123456789.relay@sender.test"))
+    control.add(tx(b"Subject: bounce\r\n\r\nabout ctrl-t0123456789\r\n", to="x@sender.test"))
+    assert harness_findings(Holder(control), [TOKEN]) == []
     assert harness_findings(Holder(None), [TOKEN]) == [] and harness_findings(None, [TOKEN]) == []
     garbage = Mailbox()
     garbage.add(tx(b"\x00\xff garbage", to="x@sender.test"))

@@ -37,6 +37,9 @@ from .result import CaseResult, decide
 from .sent import SentCase, SentEnvelope
 from .session import SessionRefused, parse_ehlo, start_tls
 
+#: what :func:`new_token` makes, as a pattern (the run's end recognises its own mail by it)
+TOKEN_PATTERN = r"t[0-9a-f]{10}"
+
 
 def new_token() -> str:
     """A token unique to one case run: it goes into addresses and Message-IDs."""

@@ -10,6 +10,7 @@ fail a case, but it is the target's doing and the run says so (results.json,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -18,8 +19,12 @@ from ..findings import Finding, Location
 from ..harness.mailbox import Transaction
 from ..ndr.classify import VERDICTS, classify, looks_like_message
 from ..ndr.message import load
+from .dialogue import TOKEN_PATTERN
 from .ndr_context import raw_reverse_path
 
+#: the route control's token (run/routes.py: "ctrl-" and a case token), in addresses and in bytes
+_CONTROL = re.compile(rf"ctrl-{TOKEN_PATTERN}", re.IGNORECASE)
+_CONTROL_BYTES = re.compile(rf"ctrl-{TOKEN_PATTERN}".encode(), re.IGNORECASE)
 #: the info the run gives an unclaimed capture: the row about where an NDR may go (only the reverse path)
 CHECK = "NDR-ENV-002"
 
@@ -39,10 +44,17 @@ def carries_token(tx: Transaction, token: str) -> bool:
             or (tx.data is not None and token.encode() in tx.data))
 
 
+def route_control(tx: Transaction) -> bool:
+    """Whether *tx* is the route control's own mail (its token, ``ctrl-`` and a token, in the envelope)."""
+    return bool(_CONTROL.search(tx.mail_from) or any(_CONTROL.search(r.address) for r in tx.recipients)
+                or (tx.data is not None and _CONTROL_BYTES.search(tx.data)))
+
+
 def unclaimed(captured: Iterable[Transaction], tokens: Iterable[str]) -> list[Transaction]:
-    """The transactions that carry no token of the run's cases, by arrival."""
+    """The transactions that carry no token of the run's cases (nor the route control's), by arrival."""
     known = [t for t in tokens if t]
-    return sorted((tx for tx in captured if not any(carries_token(tx, t) for t in known)), key=lambda tx: tx.started)
+    return sorted((tx for tx in captured if not route_control(tx) and not any(carries_token(tx, t) for t in known)),
+                  key=lambda tx: tx.started)
 
 
 def unclaimed_findings(captured: Iterable[Transaction], tokens: Iterable[str]) -> list[Finding]:
