@@ -6,10 +6,9 @@ Three contenders run on the same messages in every round: a bare
 ``lint_bytes``, and flufl.bounce's ``all_failures`` (the peer: Mailman's bounce
 detector, given the message as the email package parses it; install it with
 ``pip install -e '.[bench]'``).  The CPU may be shared with other work, so
-what counts is the ratio to the baseline within each round, and the
-contenders take turns on small chunks of messages (the order turning from
-chunk to chunk) with the process's CPU time measured, so a burst of load
-elsewhere weighs on all of them alike.  The figure is the median ratio over
+what is measured is the process's CPU time (not the wall clock), what counts
+is the ratio to the baseline within each round, and the order of the
+contenders turns from round to round.  The figure is the median ratio over
 the rounds; the goal is a linter at most 1.7 times the bare parse.
 
     python bench/lint_corpus.py [--rounds 9] [--repeat 3] [--corpus DIR]
@@ -57,10 +56,6 @@ def peer() -> Callable[[bytes], object] | None:
     return detect
 
 
-#: messages a contender handles before the next takes its turn
-CHUNK = 16
-
-
 def timed(func: Callable[[bytes], object], messages: list[bytes]) -> float:
     """CPU seconds of this process spent running *func* on each of *messages*."""
     started = time.process_time()
@@ -71,18 +66,13 @@ def timed(func: Callable[[bytes], object], messages: list[bytes]) -> float:
 
 def measure(contenders: dict[str, Callable[[bytes], object]], messages: list[bytes],
             rounds: int) -> dict[str, list[float]]:
-    """CPU seconds per round for each contender, taking turns chunk by chunk in a turning order."""
+    """CPU seconds per round for each contender; the order turns each round so none always runs first."""
     names = list(contenders)
     seconds: dict[str, list[float]] = {name: [] for name in names}
-    for _ in range(rounds):
-        spent = dict.fromkeys(names, 0.0)
-        for number, start in enumerate(range(0, len(messages), CHUNK)):
-            chunk = messages[start:start + CHUNK]
-            shift = number % len(names)
-            for name in names[shift:] + names[:shift]:
-                spent[name] += timed(contenders[name], chunk)
-        for name in names:
-            seconds[name].append(spent[name])
+    for number in range(rounds):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds[name].append(timed(contenders[name], messages))
     return seconds
 
 
