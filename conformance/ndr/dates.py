@@ -36,6 +36,28 @@ def _in_utc(parsed: datetime) -> datetime | None:
         return None
 
 
+#: the condition key of a DSN date whose zone is an RFC 822 zone name (a SHOULD, not a MUST)
+ZONE_NAME = "rfc822-zone-name"
+
+
+def dsn_date_problem(value: str) -> tuple[str, str | None] | None:
+    """Why a DSN date field (Arrival-Date, Last-Attempt-Date, Will-Retry-Until) is wrong, with its condition key.
+
+    RFC 3464 takes ``date-time`` from RFC 822 as amended by RFC 1123, whose
+    §5.2.14 says a numeric zone SHOULD be used and every reader MUST accept the
+    zone names: ``GMT`` there is a warning (key :data:`ZONE_NAME`), while a zone
+    RFC 822 does not know (``UTC``, ``CEST``) or no date at all is an error (key None).
+    """
+    text = _COMMENT.sub("", value).strip()
+    zone = text.split()[-1] if text.split() else ""
+    parsed = _parse(text)
+    if _OBS_ZONE.fullmatch(zone) and parsed is not None and _in_utc(parsed) is not None:
+        return (f"the zone {zone!r} is an RFC 822 zone name; RFC 1123 §5.2.14 says a numeric zone "
+                "SHOULD be used (+0000)", ZONE_NAME)
+    problem = date_problem(value, numeric_zone=True)
+    return None if problem is None else (problem, None)
+
+
 def date_problem(value: str, numeric_zone: bool = False) -> str | None:
     """Why *value* is not a usable RFC 5322 date-time, or None."""
     text = _COMMENT.sub("", value).strip()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from ..smtp import enhanced
-from .dates import date_problem, utc_seconds
+from .dates import dsn_date_problem, utc_seconds
 from .dsn_fields import Block, Field, strip_comments
 from .hits import Hit, blocks
 from .message import NDRMessage
@@ -133,10 +133,10 @@ def _recipient_block(block: Block) -> Iterator[Hit]:
     yield from diagnostic_hits(block, code)
     for f in block.fields:
         if f.key in ("last-attempt-date", "will-retry-until"):
-            problem_text = date_problem(f.bare, numeric_zone=True)
-            if problem_text:
+            dated = dsn_date_problem(f.bare)
+            if dated:
                 yield Hit("DSN-FMT-023" if f.key == "last-attempt-date" else "DSN-FMT-024",
-                          f"{f.name} {f.value!r}: {problem_text}", f.line)
+                          f"{f.name} {f.value!r}: {dated[0]}", f.line, dated[1])
         if f.key not in PER_RECIPIENT and not f.key.startswith("x-"):
             yield Hit("DSN-FMT-027", f"unknown field {f.name} (not registered, not X-)", f.line, "unknown-name")
 
@@ -158,9 +158,9 @@ def _per_message_fields(ndr: NDRMessage) -> Iterator[Hit]:
     assert ndr.status is not None
     for f in ndr.status.per_message.fields:
         if f.key == "arrival-date":
-            problem = date_problem(f.bare, numeric_zone=True)
+            problem = dsn_date_problem(f.bare)
             if problem:
-                yield Hit("DSN-FMT-010", f"Arrival-Date {f.value!r}: {problem}", f.line)
+                yield Hit("DSN-FMT-010", f"Arrival-Date {f.value!r}: {problem[0]}", f.line, problem[1])
         elif f.key not in PER_MESSAGE and f.key not in PER_RECIPIENT and not f.key.startswith("x-"):
             yield Hit("DSN-FMT-027", f"unknown field {f.name} (not registered, not X-)", f.line, "unknown-name")
 
