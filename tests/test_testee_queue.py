@@ -57,7 +57,7 @@ def lint_clean(tx: Transaction, sender: str, rcpt: str, notify: str | None) -> N
     """The testee's DSNs are well-formed: no warning or error from the linter, with the original envelope."""
     assert tx.data is not None
     envelope = Envelope(reverse_path=sender, recipients=(OriginalRecipient(rcpt, None, notify),))
-    result = lint_bytes(tx.data, profile=Profile.ANTI_BACKSCATTER, envelope=envelope, wire=True, dsn_expected=True)
+    result = lint_bytes(tx.data, profile=Profile.ANTI_BACKSCATTER, envelope=envelope, wire=True, dsn_advertised=True)
     assert [f.render() for f in result.findings if f.severity >= Severity.WARNING] == []
 
 

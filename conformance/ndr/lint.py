@@ -59,7 +59,6 @@ def lint_bytes(
     source: str = "-",
     envelope: Envelope | None = None,
     wire: bool = False,
-    dsn_expected: bool = False,
     dsn_advertised: bool | None = None,
 ) -> LintResult:
     """Lint one message given as bytes: parse it, then :func:`lint_message`.
@@ -70,8 +69,7 @@ def lint_bytes(
     then the envelope's ``dsn_advertised`` decides): with True any NDR that is
     not a top-level multipart/report is an MPR-001 error (RFC 3461 §6.2), with
     False the envelope's DSN parameters (ORCPT, NOTIFY, RET, ENVID) are not held
-    against the NDR, since the target never offered them.  *dsn_expected* is
-    the older spelling of ``dsn_advertised=True``.
+    against the NDR, since the target never offered them.
     """
     if not looks_like_message(raw):
         return LintResult(source, Kind.NOT_A_MESSAGE, detail=not_a_message_reason(raw))
@@ -80,7 +78,7 @@ def lint_bytes(
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
         return unparsable(source, exc)
     return lint_message(ndr, profile=profile, source=source, envelope=envelope, wire=wire,
-                        dsn_expected=dsn_expected, dsn_advertised=dsn_advertised)
+                        dsn_advertised=dsn_advertised)
 
 
 def mpr_001_condition(profile: Profile, dsn_advertised: bool | None, *, nested: bool = False) -> str:
@@ -105,7 +103,6 @@ def lint_message(
     source: str = "-",
     envelope: Envelope | None = None,
     wire: bool = False,
-    dsn_expected: bool = False,
     dsn_advertised: bool | None = None,
     where: Location | None = None,
 ) -> LintResult:
@@ -120,7 +117,8 @@ def lint_message(
         kind = classify(ndr)
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
         return unparsable(source, exc)
-    advertised = _advertised(dsn_advertised, dsn_expected, envelope)
+    advertised = dsn_advertised if dsn_advertised is not None else (
+        envelope.dsn_advertised if envelope is not None else None)
     shown, detail = not_a_report(ndr, kind)
     result = LintResult(source, shown, detail=detail)
     if kind.is_dsn:
@@ -138,15 +136,6 @@ def lint_message(
                                        where=line.within(where) if where is not None else line))
     result.findings.sort(key=lambda f: f.where.line or 0)
     return result
-
-
-def _advertised(dsn_advertised: bool | None, dsn_expected: bool, envelope: Envelope | None) -> bool | None:
-    """Whether the target advertised DSN: said outright, else by the older flag, else by the envelope."""
-    if dsn_advertised is not None:
-        return dsn_advertised
-    if dsn_expected:
-        return True
-    return envelope.dsn_advertised if envelope is not None else None
 
 
 #: what a delivery-status part in a top-level multipart other than multipart/report reports, as a verdict

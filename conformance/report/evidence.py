@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from ..harness.mailbox import Transaction
+from ..run.sent import CAPTURE_NAMED
 
 #: the folder under the report folder that holds the captured messages
 FOLDER = "captured"
 #: control characters (C0 but tab and newline, DEL, C1) and the invisible direction overrides
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-#: how the live judge names what it captured in a case's transcript
-_JUDGED = re.compile(r"\b(NDR|relayed copy) (\d+) captured by the harness as (\S+?):")
 _NAME_LIMIT = 100
 
 
@@ -60,7 +59,7 @@ def message_path(case_id: str, number: int, suffix: str = ".eml") -> str:
 
 def judged_as(transcript: str) -> dict[str, str]:
     """Transaction id -> how the judges named it (``NDR 2``, ``relayed copy 1``), read from the case transcript."""
-    return {m.group(3): f"{m.group(1)} {m.group(2)}" for m in _JUDGED.finditer(transcript)}
+    return {m.group(3): f"{m.group(1)} {m.group(2)}" for m in CAPTURE_NAMED.finditer(transcript)}
 
 
 def envelope(tx: Transaction, case_id: str, number: int, started: float, label: str) -> dict[str, Any]:

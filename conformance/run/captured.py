@@ -18,17 +18,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..findings import Finding, Location, Profile
+from ..findings import Finding, Location
 from ..harness.mailbox import Transaction
 from ..ndr.classify import VERDICTS, classify, looks_like_message
 from ..ndr.dsn_fields import Block, Field
-from ..ndr.lint import lint_message
+from ..ndr.lint import lint_message, mpr_001_condition
 from ..ndr.message import NDRMessage, load
 from ..ndr.transaction import ReceivedEnvelope, ReceivedRecipient, date_findings, envelope_findings
 from ..suite.model import NDRExpectation, RecipientReport
 from .collector import FindingCollector
 from .ndr_context import ActionFilter, raw_reverse_path, received_from_findings, reverse_path_findings
-from .sent import SentCase
+from .sent import SentCase, capture_named
 from .waiting import WatchedMailbox
 
 AFTER = Location(detail="after the dialogue")
@@ -214,7 +214,7 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
     linted: list[Finding] = []
     if spec.lint:
         linted = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
-                              dsn_expected="DSN" in sent.capabilities, where=where).findings
+                              dsn_advertised="DSN" in sent.capabilities, where=where).findings
         log.extend(linted)
         log.extend(received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where))
     judge_is_report(sent, spec, ndr, linted, log)
@@ -228,7 +228,7 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
 
 def _note_capture(sent: SentCase, what: str, tx: Transaction) -> None:
     """The captured transaction in the case's transcript: its envelope as sent, its first lines."""
-    sent.transcript.note(f"{what} captured by the harness as {tx.id}: MAIL FROM:{raw_reverse_path(tx)} "
+    sent.transcript.note(f"{capture_named(what, tx.id)} MAIL FROM:{raw_reverse_path(tx)} "
                          f"{' '.join(tx.mail_params)} RCPT TO:"
                          f"{', '.join('<' + r.address + '>' for r in tx.recipients)}")
     for line in (tx.data or b"").splitlines()[:80]:
@@ -253,7 +253,7 @@ def judge_copy(sent: SentCase, spec: NDRExpectation, number: int, tx: Transactio
     log.note(spec.check, f"a copy of the NDR went to {to} (the postmaster copy): it is judged as a DSN", where)
     profile = sent.settings.profile
     found = lint_message(ndr.parsed, profile=profile, wire=True, source=str(where),
-                         dsn_expected="DSN" in sent.capabilities, where=where).findings
+                         dsn_advertised="DSN" in sent.capabilities, where=where).findings
     found += received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where)
     log.extend([replace(f, message=f"in the postmaster copy: {f.message}") for f in found])
 
@@ -275,8 +275,7 @@ def judge_is_report(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, lint
         check, condition = "MPR-007", None
         message = "the multipart/report has no message/delivery-status part: it reports nothing a program can read"
     else:
-        dsn_expected = "DSN" in sent.capabilities or sent.settings.profile is Profile.ANTI_BACKSCATTER
-        check, condition = "MPR-001", "dsn-expected" if dsn_expected else "otherwise"
+        check, condition = "MPR-001", mpr_001_condition(sent.settings.profile, "DSN" in sent.capabilities)
         message = (f"what arrived is not a report ({_kind_of(ndr)}): it has no multipart/report with a "
                    f"message/delivery-status part, so it is not the NDR the case expects")
     if all(f.check_id != check for f in linted):

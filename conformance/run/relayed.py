@@ -13,7 +13,7 @@ from ..harness.mailbox import Transaction
 from ..smtp.params import DSN_MAIL_PARAMS, DSN_RCPT_PARAMS, param, param_names, xtext_decode
 from ..suite.model import RelayExpectation
 from .collector import FindingCollector
-from .sent import SentCase
+from .sent import SentCase, capture_named
 from .waiting import WatchedMailbox
 
 
@@ -50,7 +50,7 @@ def judge_relayed(sent: SentCase, spec: RelayExpectation, mailbox: WatchedMailbo
                     f"{len(found)} transaction(s) arrived", where=after)
     for number, tx in enumerate(found, start=1):
         where = Location(relayed=number)
-        transcript.note(f"relayed copy {number} captured by the harness as {tx.id}: MAIL FROM:<{tx.mail_from}> "
+        transcript.note(f"{capture_named(f'relayed copy {number}', tx.id)} MAIL FROM:<{tx.mail_from}> "
                         f"{' '.join(tx.mail_params)} RCPT TO: "
                         + ", ".join(f"<{r.address}> {' '.join(r.params)}".strip() for r in tx.recipients))
         if spec.dsn_params == "passed-on":

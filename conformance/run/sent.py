@@ -8,6 +8,7 @@ hand-over, so the judges never reach back into the dialogue.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +18,15 @@ from ..smtp.transcript import Transcript
 from ..suite import placeholders
 from ..suite.model import Case
 from ..target import TargetSettings
+
+
+#: how the judges name a captured message in a case's transcript ("NDR 1", "relayed copy 2", "postmaster
+#: copy 1"); the reports find the names again with CAPTURE_NAMED, so both sides read this one spelling
+def capture_named(what: str, tx_id: str) -> str:
+    return f"{what} captured by the harness as {tx_id}:"
+
+
+CAPTURE_NAMED = re.compile(r"\b(NDR|relayed copy|postmaster copy) (\d+) captured by the harness as (\S+?):")
 
 #: (address, RCPT parameter words, the target's reply code)
 SentRecipient = tuple[str, list[str], "int | None"]
