@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..findings import Finding, Location
+from ..findings import Finding, Location, Severity
 from ..harness.mailbox import Transaction
 from ..ndr.classify import VERDICTS, classify, looks_like_message
 from ..ndr.dsn_fields import Block, Field
@@ -241,7 +241,10 @@ def judge_copy(sent: SentCase, spec: NDRExpectation, number: int, tx: Transactio
     RFC 5321 §6.1 lets the postmaster be told, by means that need not be a DSN;
     a copy that is one is held to the DSN format like the NDR itself (not to
     the NDR's envelope, which goes to the postmaster on purpose).  Its findings
-    say they are about the copy.
+    say they are about the copy, and none is more than a warning: what the case
+    judges is the target's answer to the sender, and a notice the RFC leaves to
+    the postmaster's own means (Postfix labels its copies ``auto-generated``,
+    for instance) must not fail a case that the sender's side passes.
     """
     where, to = Location(detail=f"postmaster copy {number}"), ", ".join(f"<{r.address}>" for r in tx.recipients)
     _note_capture(sent, f"postmaster copy {number}", tx)
@@ -255,7 +258,8 @@ def judge_copy(sent: SentCase, spec: NDRExpectation, number: int, tx: Transactio
     found = lint_message(ndr.parsed, profile=profile, wire=True, source=str(where),
                          dsn_advertised="DSN" in sent.capabilities, where=where).findings
     found += received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where)
-    log.extend([replace(f, message=f"in the postmaster copy: {f.message}") for f in found])
+    log.extend([replace(f, message=f"in the postmaster copy: {f.message}", severity=min(f.severity, Severity.WARNING))
+                for f in found])
 
 
 def judge_is_report(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, linted: list[Finding],
