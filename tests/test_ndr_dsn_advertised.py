@@ -75,6 +75,18 @@ def test_a_target_without_dsn_is_not_held_to_ret_or_envid() -> None:
     assert severities(without, "RET-001") == [] and severities(without, "DSN-FMT-007") == []
 
 
+def test_an_original_envelope_id_nobody_gave_is_wrong_with_or_without_dsn() -> None:
+    """RFC 3464 §2.2.1 binds the report: Haraka (no DSN) writes its Message-ID as Original-Envelope-Id."""
+    no_envid = {key: value for key, value in ENVELOPE.items() if key != "envid"}
+    assert b"Original-Envelope-Id" in WITH_CONTEXT
+    for advertised in (True, False, None):
+        found = severities(lint_bytes(WITH_CONTEXT, envelope=from_dict(no_envid), dsn_advertised=advertised),
+                           "DSN-FMT-007")
+        assert found == [Severity.ERROR], advertised
+    clean = WITH_CONTEXT.replace(b"Original-Envelope-Id: Env+Id\r\n", b"")
+    assert severities(lint_bytes(clean, envelope=from_dict(no_envid), dsn_advertised=False), "DSN-FMT-007") == []
+
+
 def test_a_target_without_dsn_is_still_held_to_the_recipients_and_the_return_path() -> None:
     raw = WITH_CONTEXT.replace(b"To: sender@example.org", b"To: someone-else@example.org")
     assert severities(lint_bytes(raw, envelope=from_dict(ENVELOPE), dsn_advertised=False), "NDR-HDR-004")

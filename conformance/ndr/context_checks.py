@@ -41,18 +41,23 @@ def envelope_checks(ndr: NDRMessage, env: Envelope, *, dsn_params: bool = True) 
                       final.line, "wrong-recipient")
         if dsn_params:
             yield from _parameter_hits(block, recipient)
-    if dsn_params:
-        yield from _envid_hits(ndr, env)
+    yield from _envid_hits(ndr, env, dsn_params=dsn_params)
 
 
-def _envid_hits(ndr: NDRMessage, env: Envelope) -> Iterator[Hit]:
-    """DSN-FMT-007: Original-Envelope-Id exactly when MAIL had ENVID, as its decoded value."""
+def _envid_hits(ndr: NDRMessage, env: Envelope, *, dsn_params: bool) -> Iterator[Hit]:
+    """DSN-FMT-007: Original-Envelope-Id exactly when MAIL had ENVID, as its decoded value.
+
+    An Original-Envelope-Id the MAIL never gave is wrong whether or not the
+    target offered DSN (RFC 3464 §2.2.1 is about the report, not the
+    extension; Haraka writes the Message-ID there); only the echo of an ENVID
+    needs a target that offered DSN (*dsn_params*).
+    """
     assert ndr.status is not None
     original_id = ndr.status.per_message.first("original-envelope-id")
     if env.envid is None and original_id is not None:
-        yield Hit("DSN-FMT-007", "Original-Envelope-Id present although the original MAIL had no ENVID",
-                  original_id.line)
-    elif env.envid is not None:
+        yield Hit("DSN-FMT-007", f"Original-Envelope-Id {original_id.value!r} present although the original MAIL "
+                  "had no ENVID", original_id.line)
+    elif env.envid is not None and dsn_params:
         wanted = xtext_decode(env.envid)
         if original_id is None:
             yield Hit("DSN-FMT-007", f"no Original-Envelope-Id although MAIL had ENVID={env.envid}",
