@@ -153,12 +153,19 @@ def _cell(v: Verdict) -> str:
 
 
 def _reasons(loaded: dict[tuple[str, str], Expected]) -> str:
+    """Per MTA, each case that is not a clean pass with its reason, the listeners that share it named once."""
     lines = []
-    for (mta, listener), expected in loaded.items():
-        for case_id, v in sorted(expected.cases.items()):
-            if v.why:
-                lines.append(f"- {MTAS[mta]} {listener}, `{case_id}`: {v.short()}: {v.why}")
-    return "\n".join(lines) + "\n"
+    for mta, label in MTAS.items():
+        said: dict[tuple[str, str], list[str]] = {}
+        for listener in LISTENERS:
+            for case_id, v in sorted(loaded[(mta, listener)].cases.items()):
+                if v.why:
+                    said.setdefault((case_id, f"{v.short()}: {v.why}"), []).append(listener)
+        if said:
+            lines.append(f"**{label}**\n")
+            lines += [f"- `{case_id}` ({', '.join(where)}): {text}" for (case_id, text), where in said.items()]
+            lines.append("")
+    return "\n".join(lines)
 
 
 def readme_with_table(readme: str) -> str:

@@ -185,6 +185,14 @@ def _wait_pid_gone(pid: int, timeout: float) -> bool:
     return not _pid_alive(pid)
 
 
+def terminate(pid: int) -> None:
+    """Ask *pid* to stop (SIGTERM); one already gone is fine."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
 def kill_after(pid: int, timeout: float) -> None:
     """Wait up to *timeout* for *pid* (already sent SIGTERM) to exit, then SIGKILL it."""
     if not _wait_pid_gone(pid, timeout):
@@ -347,10 +355,7 @@ class ForegroundMTA(RealMTA):
     def stop(self, timeout: float = 10) -> None:
         if self.pid is None:
             return
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        terminate(self.pid)
         process = self._process
         if process is not None:
             try:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
-from .base import EXIM, EXIM_TRUSTED, LAB, MTAStartError, RealMTA, Timing, _untrust
+from .base import EXIM, EXIM_TRUSTED, LAB, MTAStartError, RealMTA, Timing, _untrust, terminate
 
 
 class EximInstance(RealMTA):
@@ -61,10 +59,7 @@ class EximInstance(RealMTA):
     def stop(self, timeout: float = 10) -> None:
         if self.pid is None:
             return
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        terminate(self.pid)
         self._kill_pid(timeout)
 
     def cleanup(self) -> None:

@@ -9,14 +9,12 @@ Sendmail invocation waits 60 s, and its own-name lookups would go to DNS.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-from .base import LAB, MTAStartError, RealMTA, Timing, kill_after, wait_for_greeting
+from .base import LAB, MTAStartError, RealMTA, Timing, kill_after, terminate, wait_for_greeting
 
 PREFIX = Path("/opt/mta/sendmail")
 SENDMAIL = PREFIX / "usr/libexec/sendmail/sendmail"
@@ -111,10 +109,7 @@ class SendmailInstance(RealMTA):
 
     def stop(self, timeout: float = 10) -> None:
         for mode, pid in list(getattr(self, "pids", {}).items()):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            terminate(pid)
             kill_after(pid, timeout)
             del self.pids[mode]
         self.pid = None
