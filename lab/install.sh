@@ -23,7 +23,6 @@ node_major_ok() {   # Haraka 3.3 needs Node >= 20 (Debian 12's own nodejs is 18)
     && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" -ge 20 ] 2>/dev/null
 }
 
-[ "$(id -u)" = 0 ] || { echo "lab/install.sh: must run as root" >&2; exit 1; }
 [ $# -gt 0 ] || set -- postfix exim4
 for m in "$@"; do
   case $m in postfix|exim4|opensmtpd|sendmail|haraka) ;;
@@ -33,6 +32,8 @@ case " $* " in *" haraka "*)
   node_major_ok || { echo "lab/install.sh: Haraka needs Node.js 20 or newer with npm on PATH" \
     "(found node $(node -v 2>/dev/null || echo none)), so nothing was installed." >&2; exit 3; };;
 esac
+# the checks above need no privileges, so they answer first; installing does
+[ "$(id -u)" = 0 ] || { echo "lab/install.sh: must run as root" >&2; exit 1; }
 mkdir -p "$(dirname "$LOG")"
 STATE=$(mktemp -d)
 cleanup() { [ -f "$STATE/policy-made" ] && rm -f "$POLICY"; rm -rf "$STATE"; }
