@@ -330,12 +330,12 @@ def _derive(values: dict[str, Any], sources: dict[str, str]) -> TargetSettings:
     given_helo = values["helo"]
     values["helo"] = given_helo or _default_helo()
     if given_helo is None:
-        sources["mta_helo"] = "default (this host's name)"
+        sources["mta_helo"] = "default: this host's name"
     values["sender"] = values["sender"] or f"mta-conformance@{values['helo']}"
     known = values["known_recipient"]
     if values["local_domain"] is None and known:
         values["local_domain"] = known.rsplit("@", 1)[1]
-        sources["mta_local_domain"] = "default (domain of --mta-known-recipient)"
+        sources["mta_local_domain"] = "default: the domain of --mta-known-recipient"
     return TargetSettings(**values, sources=sources)
 
 

@@ -64,7 +64,7 @@ def test_make_settings_takes_the_table_defaults_and_derives_like_resolve() -> No
     assert (made.port, made.timeout, made.starttls, made.profile) == (25, 30.0, StartTLS.OFF, Profile.ANTI_BACKSCATTER)
     assert made.report_dir == Path("reports") and made.strict is False and made.delay_timeout == 0.0
     assert made.sources["mta_host"] == "given" and made.sources["mta_port"] == "default"
-    assert made.sources["mta_local_domain"] == "default (domain of --mta-known-recipient)"
+    assert made.sources["mta_local_domain"] == "default: the domain of --mta-known-recipient"
 
 
 def test_make_settings_keeps_a_target_without_control_probe() -> None:
@@ -112,12 +112,12 @@ def test_a_bad_value_names_option_and_source(cli: dict[str, str], env: dict[str,
 
 def test_derived_settings_say_where_they_came_from() -> None:
     settings = resolve({"mta_host": "mx.example", "mta_local_domain": "local.example"}, {}, {})
-    assert settings.sources["mta_helo"] == "default (this host's name)"
+    assert settings.sources["mta_helo"] == "default: this host's name"
     assert settings.sources["mta_local_domain"] == "command line"
     assert settings.control_recipient == "postmaster@local.example"
     given = resolve({"mta_helo": "me.example"}, {}, {"MTA_KNOWN_RECIPIENT": "<bob@b.example>"})
     assert (given.helo, given.sender, given.local_domain) == ("me.example", "mta-conformance@me.example", "b.example")
-    assert given.sources["mta_local_domain"] == "default (domain of --mta-known-recipient)"
+    assert given.sources["mta_local_domain"] == "default: the domain of --mta-known-recipient"
 
 
 def test_harness_listen_takes_port_zero_and_the_bound_port_replaces_it() -> None:
