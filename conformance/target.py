@@ -104,19 +104,92 @@ def _parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), _parse_port(port)
 
 
-def _parse_domain(text: str) -> str:
-    text = text.strip().lower()
-    if not text or "@" in text or any(c.isspace() for c in text):
-        raise ValueError(f"{text!r} is not a domain")
+#: characters no host or domain name holds (nor an EHLO name, nor the domain of an address)
+_NOT_IN_NAME = frozenset('<>@"\\,;()')
+#: characters an unquoted local part cannot hold (RFC 5321 §4.1.2: specials outside a quoted string)
+_NOT_IN_LOCAL_PART = frozenset('<>()[],;:@\\"')
+_SHOWN_CHARS = 80  #: the longest value quoted whole in a message
+
+
+def _shown(text: str) -> str:
+    """*text* quoted for a one-line message: escaped (repr) and bounded."""
+    return repr(text) if len(text) <= _SHOWN_CHARS else repr(text[:_SHOWN_CHARS]) + "..."
+
+
+def _is_control(char: str) -> bool:
+    """C0 controls (CR, LF, NUL, TAB...), DEL and the C1 controls."""
+    return ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F
+
+
+def _refuse_controls(text: str) -> None:
+    """A value with CR or LF would end an SMTP command early (command injection); no setting may hold one."""
+    for index, char in enumerate(text):
+        if _is_control(char):
+            escaped = repr(char)[1:-1]
+            raise ValueError(f"{_shown(text)} has the control character {escaped} at character {index + 1}: no "
+                             "setting may hold CR, LF or any other control character")
+
+
+def _name_fault(text: str) -> str | None:
+    """What keeps *text* from being a host or domain name (or an address literal), or None."""
+    if not text:
+        return "it is empty"
+    for char in text:
+        if char.isspace():
+            return "it has a space" if char == " " else f"it has the space character {repr(char)[1:-1]}"
+        if char in _NOT_IN_NAME:
+            return f"it has the character {char!r}"
+    return None
+
+
+def _parse_name(text: str, what: str = "a domain") -> str:
+    """A host name, domain or address literal as given (case kept): no spaces, no <>, @ or quotes."""
+    text = text.strip()
+    fault = _name_fault(text)
+    if fault:
+        raise ValueError(f"{_shown(text)} is not {what}: {fault}")
     return text
 
 
+def _parse_host(text: str) -> str:
+    return _parse_name(text, "a host name or address")
+
+
+def _parse_helo(text: str) -> str:
+    return _parse_name(text, "a domain or address literal for EHLO")
+
+
+def _parse_domain(text: str) -> str:
+    return _parse_name(text).lower()
+
+
+def _local_part_fault(local: str) -> str | None:
+    """What keeps *local* from being a local part (dot-string or quoted string, RFC 5321 §4.1.2), or None."""
+    if not local:
+        return "the local part before the @ is empty"
+    if len(local) >= 2 and local[0] == local[-1] == '"':
+        inner = local[1:-1].replace("\\\\", "").replace('\\"', "")
+        return "a quoted local part has a bare '\"' or '\\'" if '"' in inner or inner.endswith("\\") else None
+    for char in local:
+        if char.isspace():
+            return "it has a space outside a quoted local part"
+        if char in _NOT_IN_LOCAL_PART:
+            return f"its local part has the character {char!r} outside quotes"
+    return None
+
+
 def _parse_address(text: str) -> str:
+    """local@domain, optionally in <>; a quoted local part may hold spaces (``"a b"@example.com``)."""
     text = text.strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
-    if text.count("@") != 1 or any(c.isspace() for c in text) or text.startswith("@") or text.endswith("@"):
-        raise ValueError(f"{text!r} is not a mailbox address (local@domain)")
+    local, at, domain = text.rpartition("@")
+    fault = "it has no @" if not at else _local_part_fault(local)
+    if fault is None:
+        domain_fault = _name_fault(domain)
+        fault = f"its domain is not a domain: {domain_fault}" if domain_fault else None
+    if fault:
+        raise ValueError(f"{_shown(text)} is not a mailbox address (local@domain): {fault}")
     return text
 
 
@@ -162,15 +235,17 @@ class TargetSettings:
     """Every setting of a run, typed; build it with :func:`resolve` or :func:`make_settings`."""
 
     host: str | None = field(metadata=option(
-        "host name or address of the MTA under test; without it the plugin does nothing", metavar="HOST"))
+        "host name or address of the MTA under test; without it the plugin does nothing", _parse_host,
+        metavar="HOST"))
     port: int = field(metadata=option(
         "SMTP port of the MTA under test (default 25)", _parse_port, 25, metavar="PORT"))
     helo: str = field(metadata=option(
-        "name sent in EHLO/HELO (default: this host's FQDN)", metavar="NAME"))
+        "name sent in EHLO/HELO (default: this host's FQDN)", _parse_helo, metavar="NAME"))
     sender: str = field(metadata=option(
         "reverse-path of the probes (default: mta-conformance@<helo name>)", _parse_address, metavar="ADDRESS"))
     local_domain: str | None = field(metadata=option(
-        "a domain the target delivers locally (default: the known recipient's domain)", metavar="DOMAIN"))
+        "a domain the target delivers locally (default: the known recipient's domain)", _parse_name,
+        metavar="DOMAIN"))
     known_recipient: str | None = field(metadata=option(
         "an address the target must accept: the control probe that makes in-session verdicts meaningful",
         _parse_address, metavar="ADDRESS"))
@@ -320,6 +395,7 @@ def _read(spec: OptionSpec, cli: Mapping[str, Any], ini: Mapping[str, Any],
     if spec.flag and raw is True:
         return True, source
     try:
+        _refuse_controls(str(raw))
         return spec.parse(str(raw)), source
     except ValueError as exc:
         raise SettingError(f"{spec.option}: {exc} (from {source})") from None
