@@ -65,3 +65,12 @@ def test_severities_come_from_the_registry() -> None:
     assert rules(b"550\r\n", esc=False)["SMTP-RPL-003"] is Severity.WARNING
     assert rules(b"550 5.1.99 x\r\n")["ESC-006"] is Severity.WARNING
     assert rules(b"550 5.6.10 x\r\n")["ESC-006"] is Severity.INFO
+
+
+def test_a_reply_is_never_cut_short() -> None:
+    # the line caps are the client's (client.MAX_REPLY_LINES): a cut here would turn the
+    # leftover lines into made-up replies to later commands
+    continuation = b"250-SIZE 1000\r\n" * 300
+    assert split_complete_reply(continuation) == (None, continuation)
+    reply, rest = split_complete_reply(continuation + b"250 OK\r\n550 next\r\n")
+    assert reply is not None and len(reply.lines) == 301 and rest == b"550 next\r\n"

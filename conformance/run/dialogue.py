@@ -18,7 +18,7 @@ from ..progress import Progress
 from ..smtp.client import (
     ConnectionClosed,
     ReplyTimeout,
-    ReplyTooLarge,
+    ReplyTooLong,
     SMTPClientError,
     SMTPConnection,
     TargetUnreachable,
@@ -97,6 +97,8 @@ class Dialogue:
             self.ended = True
         except Stop:
             pass
+        except ReplyTooLong as exc:  # a reply read outside a step's own (STARTTLS and its EHLO)
+            self.too_long(exc, "")
         except TargetUnreachable as exc:
             self.errors.append(str(exc))
         except SMTPClientError as exc:  # anything not handled per step
@@ -163,9 +165,26 @@ class Dialogue:
         except ConnectionClosed as exc:
             self.fail_closed(index, step, f"instead of answering {shown}", partial=exc.partial)
             return None
-        except ReplyTooLarge as exc:
-            self.errors.append(f"{where}: {exc}")
+        except ReplyTooLong as exc:
+            self.too_long(exc, where)
             raise Stop from None
+
+    def too_long(self, exc: ReplyTooLong, where: Location | str) -> None:
+        """A reply past the client's caps: never a reply, and the session is over (the client closed it).
+
+        A line past the line cap is over RFC 5321's 512 octets for certain
+        (SMTP-RPL-004); what the case tests was then not judged, so it is
+        inconclusive unless the finding fails it.  A reply with no end within the
+        caps is a command without a reply (SMTP-RPL-007): the lines after any cut
+        would be misread as the replies to later commands, so nothing after it is judged.
+        """
+        self.ended = True
+        if exc.cap == "line":
+            self.log.add("SMTP-RPL-004", str(exc), where=where)
+            self.inconclusive = f"inconclusive: {where or 'the session'}: a reply could not be read; the rest of " \
+                                "the case was not judged"
+        else:
+            self.log.add("SMTP-RPL-007", f"no complete reply: {exc}", where=where)
 
     def check_reply(self, command: str, reply: Reply, where: Location) -> None:
         """The reply rules every reply must meet, whatever the case is about."""
@@ -236,6 +255,9 @@ class Dialogue:
         except (ReplyTimeout, ConnectionClosed) as exc:
             self.log.add("SMTP-RPL-007", f"no reply to DATA: {exc}", where=where)
             self.ended = True
+            raise Stop from None
+        except ReplyTooLong as exc:
+            self.too_long(exc, where)
             raise Stop from None
         self.check_reply("DATA", reply, where)
         if reply.code != 354:

@@ -16,10 +16,23 @@ import time
 from dataclasses import dataclass, field
 
 from .reply import Reply, partial_reply, split_complete_reply
-from .transcript import Transcript
+from .transcript import Transcript, _printable
 
-#: a reply larger than this is abandoned (a target must not be able to exhaust the harness)
+# The caps on one reply.  A reply past any of them is never taken as a reply: the
+# client raises ReplyTooLong and closes the connection, because what follows on
+# the stream can no longer be matched to the commands sent.  Memory stays bounded
+# by about two receive chunks above MAX_REPLY_BYTES whatever the target sends.
+
+#: RFC 5321 sets no limit on the number of lines; an EHLO reply has one per extension
+#: (a dozen or two), so 200 lines is far beyond any real reply and ends an endless ``250-``
+MAX_REPLY_LINES = 200
+#: a whole reply, all lines with their terminators (a target must not be able to exhaust the harness)
 MAX_REPLY_BYTES = 64 * 1024
+#: one line with its terminator: RFC 5321 §4.5.3.1.5 allows 512 octets; longer lines up to
+#: this cap are still read (and judged by SMTP-RPL-004), a line past it is abandoned
+MAX_LINE_BYTES = 4096
+#: how many lines of an abandoned reply the transcript shows
+_SHOWN_LINES = 5
 
 
 class SMTPClientError(Exception):
@@ -42,12 +55,28 @@ class ConnectionClosed(SMTPClientError):
         self.partial = partial
 
 
-class ReplyTooLarge(SMTPClientError):
-    pass
+class ReplyTooLong(SMTPClientError):
+    """A reply past MAX_REPLY_LINES, MAX_REPLY_BYTES or MAX_LINE_BYTES: never a reply.
+
+    *cap* says which: ``"lines"``, ``"octets"`` or ``"line"`` (one line too long).
+    The connection is already closed when this is raised.
+    """
+
+    def __init__(self, message: str, cap: str, lines: int, octets: int, first_line: bytes) -> None:
+        super().__init__(message)
+        self.cap, self.lines, self.octets, self.first_line = cap, lines, octets, first_line
 
 
 class TLSFailed(SMTPClientError):
     pass
+
+
+def _answering(data: bytes) -> str:
+    """What the reply to *data* answers, for messages: the end of a message, or the command's verb."""
+    if data.endswith(b"\r\n.\r\n"):
+        return "the reply to the end of data"
+    verb = data.split(b"\r\n", 1)[0].split(b" ", 1)[0].split(b":", 1)[0][:20]
+    return f"the reply to {_printable(verb.upper())}"
 
 
 @dataclass
@@ -62,6 +91,8 @@ class SMTPConnection:
     _buffer: bytes = field(default=b"", init=False, repr=False)
     tls_active: bool = field(default=False, init=False)
     closed_by_peer: bool = field(default=False, init=False)
+    #: what the next reply answers, for messages: "the greeting", "the reply to EHLO"
+    awaiting: str = field(default="the greeting", init=False)
 
     # -- connection ---------------------------------------------------------
     def connect(self) -> None:
@@ -101,6 +132,7 @@ class SMTPConnection:
             raise ConnectionClosed("not connected", None)
         for piece in data.split(b"\r\n")[:-1] if data.endswith(b"\r\n") else [data]:
             self.transcript.sent(piece, tls=self.tls_active)
+        self.awaiting = _answering(data)
         deadline = time.monotonic() + self.timeout
         try:
             self._sock.settimeout(max(0.001, deadline - time.monotonic()))
@@ -120,14 +152,12 @@ class SMTPConnection:
         deadline = time.monotonic() + limit
         while True:
             reply, rest = split_complete_reply(self._buffer)
+            self._check_caps(self._buffer if reply is None else reply.raw, complete=reply is not None)
             if reply is not None:
                 self._buffer = rest
                 for line in reply.lines:
                     self.transcript.received_line(line.raw, tls=self.tls_active)
                 return reply
-            if len(self._buffer) > MAX_REPLY_BYTES:
-                self.transcript.error(f"reply larger than {MAX_REPLY_BYTES} octets; abandoned")
-                raise ReplyTooLarge(f"the reply exceeded {MAX_REPLY_BYTES} octets")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 partial = partial_reply(self._buffer)
@@ -145,6 +175,48 @@ class SMTPConnection:
                 self.transcript.note("connection closed by the target")
                 raise ConnectionClosed("the target closed the connection", partial)
             self._buffer += chunk
+
+    def _check_caps(self, head: bytes, complete: bool) -> None:
+        """Abandon the reply at the front of the stream once it is past a cap (see MAX_REPLY_LINES).
+
+        *head* is the whole reply when *complete*, else everything buffered (all of
+        it belongs to the reply still arriving, which has at least one line more).
+        """
+        pieces = head.split(b"\n")  # the last piece is the unfinished line (empty after a final LF)
+        lines = head.count(b"\n") + (0 if complete else 1)
+        longest = max([len(piece) + 1 for piece in pieces[:-1]] + [len(pieces[-1])])
+        if longest > MAX_LINE_BYTES:
+            within = (f"a line of {self.awaiting} passed {MAX_LINE_BYTES} octets without ending (RFC 5321 "
+                      f"§4.5.3.1.5 allows 512 octets including CRLF; ")
+            cap = "line"
+        elif lines > MAX_REPLY_LINES:
+            code = pieces[0][:4]
+            sent = (f"the target sent '{_printable(code)}' lines without a last line; "
+                    if len(code) == 4 and code[:3].isdigit() and code.endswith(b"-") else "")
+            within, cap = f"{self.awaiting} did not end within {MAX_REPLY_LINES} lines ({sent}", "lines"
+        elif len(head) > MAX_REPLY_BYTES:
+            within, cap = f"{self.awaiting} did not end within {MAX_REPLY_BYTES} octets (", "octets"
+        else:
+            return
+        first = pieces[0].removesuffix(b"\r")
+        quoted = f"'{_printable(first[:80])}'" + ("..." if len(first) > 80 else "")
+        complete_lines = head.count(b"\n")
+        message = (f"{within}{complete_lines} complete lines, {len(head)} octets read; the first line: {quoted}); "
+                   f"the connection is closed")
+        self._abandon(pieces)
+        self.transcript.error(message)
+        raise ReplyTooLong(message, cap, lines, len(head), first[:80])
+
+    def _abandon(self, pieces: list[bytes]) -> None:
+        """Show the first lines of an abandoned reply and close: the rest of the stream is unusable."""
+        lines = [piece + b"\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+        for line in lines[:_SHOWN_LINES]:
+            shown = line if len(line) <= 200 else line[:200] + b"..."
+            self.transcript.received_line(shown, tls=self.tls_active)
+        if len(lines) > _SHOWN_LINES:
+            self.transcript.note(f"... {len(lines) - _SHOWN_LINES} more lines not shown")
+        self._buffer = b""
+        self.close()
 
     def _note_partial(self, partial: Reply | None) -> None:
         if partial:

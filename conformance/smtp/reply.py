@@ -103,14 +103,17 @@ class Reply:
         return self.one_line()
 
 
-def split_complete_reply(buffer: bytes, max_lines: int = 200) -> tuple[Reply | None, bytes]:
+def split_complete_reply(buffer: bytes) -> tuple[Reply | None, bytes]:
     """Take one complete reply off the front of *buffer*.
 
     A line ends at LF (CRLF or bare LF; a bare CR inside a line stays in the line
     and is judged by the rules).  A reply ends at the first line that is not a
     continuation (``ddd-``).  A line with no code ends the reply too: a garbage
     line cannot announce more lines.  Returns ``(None, buffer)`` while the reply is
-    still incomplete.
+    still incomplete, however many lines it has so far: a reply is never cut
+    short here (the client's caps abandon one that does not end, see
+    ``client.MAX_REPLY_LINES``), since the lines after a cut would be misread as
+    the replies to later commands.
     """
     lines: list[ReplyLine] = []
     pos = 0
@@ -123,7 +126,7 @@ def split_complete_reply(buffer: bytes, max_lines: int = 200) -> tuple[Reply | N
         line = ReplyLine(raw=raw, terminator=terminator)
         lines.append(line)
         pos = newline + 1
-        if not line.is_continuation or len(lines) >= max_lines:
+        if not line.is_continuation:
             return Reply(tuple(lines)), buffer[pos:]
 
 
