@@ -227,15 +227,20 @@ def test_one_line_more_is_too_long_even_when_it_ends(server: Callable[..., int])
 # -- the probe and a case's dialogue -------------------------------------------------------------
 
 
-def test_the_probe_cannot_test_an_endless_ehlo(server: Callable[..., int], tmp_path: Path) -> None:
-    port = server({**GOOD, "EHLO": ENDLESS_EHLO})
+@pytest.mark.parametrize(("answers", "said"), [
+    ({"EHLO": ENDLESS_EHLO}, "the reply to EHLO did not end within 200 lines (the target sent '250-' lines "),
+    ({"GREETING": Endless(b"220-welcome\r\n")}, "the greeting did not end within 200 lines (the target sent '220-' "),
+    ({"RCPT": Endless(b"250-ok\r\n")}, "the reply to RCPT did not end within 200 lines (the target sent '250-' "),
+    ({"EHLO": b"250 " + b"x" * 100_000 + b"\r\n"}, "a line of the reply to EHLO passed 4096 octets without ending"),
+])
+def test_the_probe_cannot_test_a_reply_without_end(server: Callable[..., int], tmp_path: Path, answers: Table,
+                                                   said: str) -> None:
+    port = server({**PROBE, **answers})
     started = time.monotonic()
     probe = run_probe(settings(port, tmp_path))
     assert time.monotonic() - started < 10
     assert probe.error is not None and "\n" not in probe.error
-    assert probe.error.startswith(f"probe of 127.0.0.1:{port} failed: the reply to EHLO did not end within 200 "
-                                  "lines (the target sent '250-' lines without a last line; ")
-    assert probe.capabilities == {}
+    assert probe.error.startswith(f"probe of 127.0.0.1:{port} failed: {said}")
 
 
 def run_case(port: int, tmp_path: Path) -> CaseResult:
