@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from ..checks.registry import REGISTRY
-from . import placeholders, requirements
+from . import caseyaml, placeholders, requirements
 from .model import (
     Case,
     Expectation,
@@ -38,7 +38,8 @@ class CaseFileError(Exception):
     """A problem in a case file, located at ``path:line``."""
 
     def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+        message = caseyaml.one_line(message)
+        super().__init__(f"{caseyaml.one_line(str(path))}:{line}: {message}")
         self.path = path
         self.line = line
         self.message = message
@@ -54,53 +55,16 @@ def case_schema() -> dict[str, Any]:
 
 # -- YAML with line numbers ---------------------------------------------------
 
-def _to_python(node: yaml.Node, path: Path, lines: dict[tuple[Any, ...], int], where: tuple[Any, ...]) -> Any:
-    lines[where] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _to_python(key_node, path, {}, ())
-            if not isinstance(key, (str, int)):
-                raise CaseFileError(path, key_node.start_mark.line + 1, "mapping keys must be plain strings")
-            if key in result:
-                raise CaseFileError(path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            result[key] = _to_python(value_node, path, lines, where + (key,))
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, path, lines, where + (i,)) for i, item in enumerate(node.value)]
-    return _scalar(node)
-
-
-def _scalar(node: yaml.Node) -> Any:
-    """Construct a scalar with PyYAML's safe rules (ints, bools, strings...)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
 def parse_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """YAML text -> (data, map from data path to line)."""
+    """YAML text -> (JSON data, map from data path to line); see :mod:`.caseyaml` for what is refused."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        if exc.context_mark and mark and exc.context_mark.line != mark.line:
-            what += f" (the construct started at line {exc.context_mark.line + 1})"
-        raise CaseFileError(path, line, f"invalid YAML: {what}") from None
-    except yaml.YAMLError as exc:
-        raise CaseFileError(path, 1, f"invalid YAML: {exc}") from None
-    if node is None:
-        raise CaseFileError(path, 1, "the file is empty; a case file needs 'suite' and 'cases'")
-    lines: dict[tuple[Any, ...], int] = {}
-    try:
-        data = _to_python(node, path, lines, ())
-    except yaml.YAMLError as exc:
-        raise CaseFileError(path, 1, f"invalid YAML: {exc}") from None
-    return data, lines
+        node = caseyaml.compose(text)
+        if node is None:
+            raise CaseFileError(path, 1, "the file is empty; a case file needs 'suite' and 'cases'")
+        lines: dict[tuple[Any, ...], int] = {}
+        return caseyaml.to_json(node, lines), lines
+    except caseyaml.YAMLProblem as exc:
+        raise CaseFileError(path, exc.line, exc.message) from None
 
 
 def _line_for(lines: dict[tuple[Any, ...], int], where: tuple[Any, ...]) -> int:
@@ -185,20 +149,21 @@ def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...
         _validate_check(path, line, item["check"], item.get("condition"))
         for key in ("status", "diagnostic"):
             if key in item:
+                _check_template(path, line, str(item[key]), defined)
                 try:
                     re.compile(str(item[key]))
                 except re.error as err:
                     raise CaseFileError(path, line, f"invalid regular expression {item[key]!r} in '{key}': {err}") \
                         from None
-        for name in placeholders.names(item["final"]):
-            if name not in defined:
-                raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {item['final']!r}")
+        _check_template(path, line, item["final"], defined)
         remote = item.get("remote_mta")
         reports.append(RecipientReport(final=item["final"], check=item["check"], condition=item.get("condition"),
                                        action=item.get("action"),
                                        status=None if item.get("status") is None else str(item["status"]),
                                        diagnostic=item.get("diagnostic"),
                                        remote_mta=None if remote is None else remote == "present"))
+    for r, address in enumerate(spec.get("final_recipients", ())):
+        _check_template(path, _line_for(lines, where + ("final_recipients", r)), address, defined)
     if spec["count"] == 0 and reports:
         raise CaseFileError(path, _line_for(lines, where), "'report' needs a count above 0")
     return NDRExpectation(count=spec["count"], check=spec["check"], within=spec.get("within"),
@@ -231,6 +196,42 @@ def _check_expectations(expectations: tuple[Expectation, ...], path: Path, lines
                     raise CaseFileError(path, line, f"{{{name}}} is used before any step captures it")
 
 
+def _check_template(path: Path, line: int, text: str, defined: set[str]) -> None:
+    """Every placeholder of *text* is known by this step and can be rendered as written."""
+    for name in placeholders.names(text):
+        if name not in defined:
+            raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {text!r}")
+    problem = placeholders.misuse(text)
+    if problem:
+        raise CaseFileError(path, line, f"{problem} (in {text!r})")
+
+
+def _check_wire_text(path: Path, line: int, text: str, what: str, allowed: str) -> None:
+    """No control character but those *allowed* in text sent to the target.
+
+    A CR or LF inside a 'send' would smuggle further commands past the runner
+    (a DATA it does not know it sent, and so completes); in a data header, a
+    header line or the end of the message.
+    """
+    for i, char in enumerate(text):
+        if unicodedata.category(char) == "Cc" and char not in allowed:
+            raise CaseFileError(path, line, f"{what} holds the control character U+{ord(char):04X} "
+                                            f"at position {i + 1}; not allowed there")
+
+
+def _check_data(data: dict[str, Any], path: Path, line: int, defined: set[str]) -> None:
+    """A data step's own headers and body: known placeholders, and nothing that ends a line or the message early."""
+    for name, value in data.get("headers", {}).items():
+        if not name or any(not 33 <= ord(c) <= 126 or c == ":" for c in name):
+            raise CaseFileError(path, line, f"{name!r} is not a header field name (RFC 5322 §2.2: printable "
+                                            "US-ASCII characters except colon)")
+        _check_template(path, line, value, defined)
+        _check_wire_text(path, line, value, f"the header {name}", "\t")
+    if "body" in data:
+        _check_template(path, line, data["body"], defined)
+        _check_wire_text(path, line, data["body"], "the body", "\t\r\n")
+
+
 def _build_step(step: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int], where: tuple[Any, ...],
                 defined: set[str]) -> Step:
     """One dialogue step; the names it captures are added to *defined* for the steps after it."""
@@ -238,9 +239,10 @@ def _build_step(step: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], i
     expectations = _expectations(step.get("expect"))
     _check_expectations(expectations, path, lines, where, defined)
     if "send" in step:
-        for name in placeholders.names(step["send"]):
-            if name not in defined:
-                raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {step['send']!r}")
+        _check_template(path, line, step["send"], defined)
+        _check_wire_text(path, line, step["send"], "'send' (one command line; the CRLF is added)", "\t")
+        if step["send"].split(" ", 1)[0].upper() == "BDAT":
+            raise CaseFileError(path, line, "BDAT is not supported: the steps after it would be sent as its chunk")
     disconnect = step.get("disconnect") or {}
     if disconnect.get("check"):
         _validate_check(path, line, disconnect["check"], None)
@@ -250,6 +252,8 @@ def _build_step(step: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], i
     data = step.get("data")
     if data is not None and "send" in step:
         raise CaseFileError(path, line, "a step has either 'send' or 'data'")
+    if isinstance(data, dict):
+        _check_data(data, path, _line_for(lines, where + ("data",)), defined)
     defined.update(name for name, _ in captures)
     return Step(
         send=step.get("send"),

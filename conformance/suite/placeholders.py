@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 #: a placeholder in a template: ``{name}`` or ``{name:N}`` (N only for ``fill``)
 PATTERN = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([0-9]+))?\}")
+#: the largest N of ``{fill:N}``: far beyond any SMTP line limit (RFC 5321 §4.5.3.1 allows 512 octets
+#: in a command, 998 in a message line), small enough that a repeated step stays a few megabytes
+MAX_FILL = 10_000
 #: the domain of the relay probe's recipient: reserved (RFC 2606), never the target's
 FOREIGN_DOMAIN = "example.net"
 _LOCAL_DOMAIN_OPTION = "--mta-local-domain (or --mta-known-recipient)"
@@ -87,7 +90,7 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
                 "the domain the target relays to the harness's plain port, without DSN (--mta-plain-relay-domain)",
                 lambda s, t: s.plain_relay_domain, "--mta-plain-relay-domain"),
     Placeholder("n", "{n}", "the repetition number in a repeated step, counting from 1"),
-    Placeholder("fill", "{fill:N}", "N characters: the token, then x's (cut to N)"),
+    Placeholder("fill", "{fill:N}", f"N characters (N up to {MAX_FILL}): the token, then x's (cut to N)"),
 )
 
 BY_NAME: Mapping[str, Placeholder] = {p.name: p for p in PLACEHOLDERS}
@@ -98,6 +101,28 @@ NAMES: frozenset[str] = frozenset(BY_NAME)
 def names(template: str) -> list[str]:
     """The placeholder names *template* uses, in order (repeats kept)."""
     return [match.group(1) for match in PATTERN.finditer(template)]
+
+
+def misuse(template: str) -> str | None:
+    """Why a placeholder of *template* cannot be rendered as written (a sentence), or None.
+
+    Only ``fill`` takes a size, and needs one no larger than :data:`MAX_FILL`.
+    """
+    for match in PATTERN.finditer(template):
+        name, size = match.group(1), match.group(2)
+        if name != "fill" and size is not None:
+            return f"{{{name}:{size}}}: only {{fill:N}} takes a size"
+        if name == "fill" and size is None:
+            return "{fill} needs a size, e.g. {fill:40}"
+        if name == "fill" and _width(size) > MAX_FILL:
+            return f"{{fill:{size[:12]}}} is larger than {MAX_FILL} characters, the largest fill"
+    return None
+
+
+def _width(size: str | None) -> int:
+    """The N of ``{fill:N}``, without converting a thousand digits (MAX_FILL + 1 stands for any too large)."""
+    digits = (size or "0").lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(MAX_FILL)) else MAX_FILL + 1
 
 
 def values(settings: TargetSettings, token: str) -> dict[str, str | None]:
@@ -116,7 +141,7 @@ def render(template: str, values: Mapping[str, str | None], n: int, token: str) 
         if name == "n":
             return str(n)
         if name == "fill":
-            width = int(size or 0)
+            width = min(_width(size), MAX_FILL)  # the loader refuses more; never build a huge line
             return (token + "x" * width)[:width]
         value = values.get(name)
         return "" if value is None else value
