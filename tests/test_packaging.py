@@ -19,6 +19,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
     shipped = {p.relative_to(ROOT / "suites").as_posix() for p in (ROOT / "suites").rglob("*.yaml")}
     assert {f"conformance/suites/{name}" for name in shipped} <= names
     assert "conformance/suite/case.schema.json" in names
+    assert "conformance/ndr/envelope.schema.json" in names
     assert "conformance/checks/catalogue.yaml" in names
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "[pytest11]" in meta and "mta_conformance = conformance.plugin" in meta

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 
 class EnvelopeError(ValueError):
@@ -52,41 +56,101 @@ class Envelope:
         return None
 
 
+#: no envelope comes near this (a few recipients); a larger file is not one, and is not read further
+MAX_ENVELOPE_SIZE = 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The validator of envelope.schema.json (shipped in the package): the file format's one definition."""
+    text = resources.files("conformance.ndr").joinpath("envelope.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
 def from_dict(data: Any) -> Envelope:
-    """An Envelope from parsed JSON; every value is checked, since the file comes from outside."""
-    if not isinstance(data, dict):
-        raise EnvelopeError("the envelope is a JSON object")
-    unknown = set(data) - {"reverse_path", "recipients", "envid", "ret", "dsn_advertised"}
-    if unknown:
-        raise EnvelopeError(f"unknown envelope key(s): {', '.join(sorted(unknown))}")
-    if not isinstance(data.get("reverse_path"), str):
-        raise EnvelopeError("'reverse_path' (a string, '' for the null path) is required")
-    recipients = []
-    for index, item in enumerate(data.get("recipients", [])):
-        if isinstance(item, str):
-            item = {"address": item}
-        if not isinstance(item, dict) or not isinstance(item.get("address"), str):
-            raise EnvelopeError(f"recipients[{index}] needs an 'address' string")
-        extra = set(item) - {"address", "orcpt", "notify"}
-        if extra:
-            raise EnvelopeError(f"recipients[{index}]: unknown key(s) {', '.join(sorted(extra))}")
-        recipients.append(OriginalRecipient(item["address"], item.get("orcpt"), item.get("notify")))
-    ret = data.get("ret")
-    if ret is not None and str(ret).upper() not in ("FULL", "HDRS"):
-        raise EnvelopeError("'ret' is FULL or HDRS")
-    advertised = data.get("dsn_advertised")
-    if advertised is not None and not isinstance(advertised, bool):
-        raise EnvelopeError("'dsn_advertised' is true or false (did the target offer DSN in its EHLO reply?)")
-    return Envelope(data["reverse_path"], tuple(recipients), data.get("envid"), ret, advertised)
+    """An Envelope from parsed JSON; every value is checked against the schema, since the file comes from outside."""
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        raise EnvelopeError(_schema_message(error))
+    _refuse_lone_surrogates(data)
+    recipients = tuple(OriginalRecipient(item) if isinstance(item, str)
+                       else OriginalRecipient(item["address"], item.get("orcpt"), item.get("notify"))
+                       for item in data.get("recipients", []))
+    return Envelope(data["reverse_path"], recipients, data.get("envid"), data.get("ret"), data.get("dsn_advertised"))
+
+
+def _schema_message(error: Any) -> str:
+    """One sentence for a schema error: the JSON path, what belongs there and what is there (never a regex)."""
+    path = _json_path(error.absolute_path)
+    where = f"'{path}'" if path else "the envelope"
+    schema, instance = error.schema, error.instance
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in instance)
+        name = f"{path}.{missing}" if path else missing
+        return f"'{name}' ({schema['properties'][missing]['description']}) is required"
+    if error.validator == "additionalProperties":
+        extra = ", ".join(repr(k)[1:-1] for k in sorted(set(instance) - set(schema["properties"])))
+        at = f" in {where}" if path else ""
+        known = ", ".join(schema["properties"])
+        return f"unknown {schema['title']} key(s){at}: {_bounded(extra)} (the keys are {known})"
+    return f"{where} is {schema.get('description', 'not valid')}, not {_kind(instance)}"
+
+
+def _json_path(parts: Any) -> str:
+    """``recipients[0].address`` for the path deque ['recipients', 0, 'address']."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return _bounded(text)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message: 'the string "abc"', 'a list', 'null'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {_bounded(repr(value))}"
+    if isinstance(value, str):
+        return f"the string {_bounded(repr(value))}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _bounded(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    r"""A lone surrogate (``"\ud800"``) is valid JSON but no character: it could not be written in a finding."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EnvelopeError("a string holds a lone surrogate escape (such as \\ud800), which is no character") \
+            from None
 
 
 def load_envelope(path: Path) -> Envelope:
-    """The envelope file *path*; EnvelopeError (one line naming the file) for anything unusable."""
+    """The envelope file *path*; EnvelopeError (one line naming the file) for anything unusable.
+
+    Read as untrusted input: bounded in size, decoded as UTF-8, parsed without
+    a recursion crash, then checked against envelope.schema.json.
+    """
     try:
-        return from_dict(json.loads(path.read_text(encoding="utf-8")))
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_ENVELOPE_SIZE + 1)
     except OSError as exc:
         raise EnvelopeError(f"{path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_ENVELOPE_SIZE:
+        raise EnvelopeError(f"{path}: larger than {MAX_ENVELOPE_SIZE} bytes (1 MiB): not an envelope file")
+    try:
+        return from_dict(json.loads(raw.decode("utf-8")))
+    except UnicodeDecodeError as exc:
+        raise EnvelopeError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): "
+                            "not an envelope file") from None
     except json.JSONDecodeError as exc:
         raise EnvelopeError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise EnvelopeError(f"{path}: nested too deeply to read: not an envelope file") from None
     except EnvelopeError as exc:
         raise EnvelopeError(f"{path}: {exc}") from None

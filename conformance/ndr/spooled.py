@@ -66,6 +66,8 @@ def load_transaction(path: Path) -> SpooledTransaction:
         raise SpoolError(f"{path}: not UTF-8 text: not a transaction record") from None
     except json.JSONDecodeError as exc:
         raise SpoolError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise SpoolError(f"{path}: nested too deeply to read: not a transaction record") from None
     try:
         envelope = _envelope(data)
     except SpoolError as exc:
