@@ -22,8 +22,8 @@ from yaml.constructor import SafeConstructor
 
 #: deeper than any case file needs (the shipped ones nest 7 levels); bounds every recursion below
 MAX_DEPTH = 64
-#: nodes (scalars, lists, mappings) in one file: the shipped files hold a few thousand
-MAX_NODES = 100_000
+#: nodes (scalars, lists, mappings) in one file: the largest shipped file holds under 900
+MAX_NODES = 20_000
 #: digits of an integer: every number a case file may hold is far shorter
 MAX_NUMBER_CHARS = 32
 
@@ -45,6 +45,16 @@ def one_line(text: str) -> str:
     """*text* on one line: runs of white space become one space, other control characters are escaped."""
     squeezed = " ".join(text.split())
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in squeezed)
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """*value* as a message quotes it: YAML's null/true/false, and a long one cut to *limit* characters."""
+    if value is None:
+        return "null (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class CaseYAMLComposer(yaml.SafeLoader):

@@ -21,6 +21,7 @@ import jsonschema
 
 from ..checks.registry import REGISTRY
 from . import caseyaml, placeholders, requirements
+from .caseyaml import shown
 from .model import (
     Case,
     Expectation,
@@ -31,7 +32,10 @@ from .model import (
     Suite,
 )
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
+#: the largest shipped file is 12 KB; reading YAML costs about a second per megabyte
+MAX_FILE_BYTES = 512 * 1024
+#: characters of one error message: one line on a terminal, a few at most
+MAX_MESSAGE = 400
 
 
 class CaseFileError(Exception):
@@ -39,6 +43,8 @@ class CaseFileError(Exception):
 
     def __init__(self, path: Path, line: int, message: str) -> None:
         message = caseyaml.one_line(message)
+        if len(message) > MAX_MESSAGE:  # a last resort: messages quote values through caseyaml.shown
+            message = f"{message[:MAX_MESSAGE]}... (cut)"
         super().__init__(f"{caseyaml.one_line(str(path))}:{line}: {message}")
         self.path = path
         self.line = line
@@ -80,8 +86,11 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         return f"{at}{error.message} (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
     if error.validator in ("anyOf", "oneOf"):
         described = error.schema.get("description", "see the case schema")
-        return f"{at}{error.instance!r} is not a valid value here ({described})"
-    return f"{at}{error.message}"
+        return f"{at}{shown(error.instance)} is not a valid value here ({described})"
+    message = error.message
+    if not isinstance(error.instance, (dict, list)):  # jsonschema quotes the value as Python writes it
+        message = message.replace(repr(error.instance), shown(error.instance), 1)
+    return f"{at}{message}"
 
 
 def _check_schema(path: Path, data: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> None:
@@ -129,10 +138,10 @@ def _expectations(raw: Any) -> tuple[Expectation, ...]:
 
 def _validate_check(path: Path, line: int, check: str, condition: str | None) -> None:
     if check not in REGISTRY:
-        raise CaseFileError(path, line, f"unknown check id {check!r}: not in the requirement catalogue")
+        raise CaseFileError(path, line, f"unknown check id {shown(check)}: not in the requirement catalogue")
     if condition is not None and condition not in REGISTRY[check].condition_keys():
         keys = ", ".join(REGISTRY[check].condition_keys()) or "none"
-        raise CaseFileError(path, line, f"check {check} has no condition {condition!r} (its conditions: {keys})")
+        raise CaseFileError(path, line, f"check {check} has no condition {shown(condition)} (its conditions: {keys})")
 
 
 def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...], int],
@@ -153,8 +162,8 @@ def _ndr_expectation(raw: dict[str, Any], path: Path, lines: dict[tuple[Any, ...
                 try:
                     re.compile(str(item[key]))
                 except re.error as err:
-                    raise CaseFileError(path, line, f"invalid regular expression {item[key]!r} in '{key}': {err}") \
-                        from None
+                    raise CaseFileError(path, line,
+                                        f"invalid regular expression {shown(item[key])} in '{key}': {err}") from None
         _check_template(path, line, item["final"], defined)
         remote = item.get("remote_mta")
         reports.append(RecipientReport(final=item["final"], check=item["check"], condition=item.get("condition"),
@@ -189,7 +198,7 @@ def _check_expectations(expectations: tuple[Expectation, ...], path: Path, lines
             try:
                 re.compile(exp.text)
             except re.error as err:
-                raise CaseFileError(path, line, f"invalid regular expression {exp.text!r}: {err}") from None
+                raise CaseFileError(path, line, f"invalid regular expression {shown(exp.text)}: {err}") from None
         for code in exp.codes:
             for name in placeholders.names(code):
                 if name not in defined:
@@ -200,10 +209,10 @@ def _check_template(path: Path, line: int, text: str, defined: set[str]) -> None
     """Every placeholder of *text* is known by this step and can be rendered as written."""
     for name in placeholders.names(text):
         if name not in defined:
-            raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {text!r}")
+            raise CaseFileError(path, line, f"unknown placeholder {{{name}}} in {shown(text)}")
     problem = placeholders.misuse(text)
     if problem:
-        raise CaseFileError(path, line, f"{problem} (in {text!r})")
+        raise CaseFileError(path, line, f"{problem} (in {shown(text)})")
 
 
 def _check_wire_text(path: Path, line: int, text: str, what: str, allowed: str) -> None:
@@ -223,7 +232,7 @@ def _check_data(data: dict[str, Any], path: Path, line: int, defined: set[str]) 
     """A data step's own headers and body: known placeholders, and nothing that ends a line or the message early."""
     for name, value in data.get("headers", {}).items():
         if not name or any(not 33 <= ord(c) <= 126 or c == ":" for c in name):
-            raise CaseFileError(path, line, f"{name!r} is not a header field name (RFC 5322 §2.2: printable "
+            raise CaseFileError(path, line, f"{shown(name)} is not a header field name (RFC 5322 §2.2: printable "
                                             "US-ASCII characters except colon)")
         _check_template(path, line, value, defined)
         _check_wire_text(path, line, value, f"the header {name}", "\t")
@@ -287,7 +296,7 @@ def _build_case(raw: dict[str, Any], suite: str, path: Path, lines: dict[tuple[A
     for requirement in raw.get("requires", ()):
         if not requirements.is_known(requirement):
             raise CaseFileError(path, _line_for(lines, base + ("requires",)),
-                                f"unknown requirement {requirement!r} ({requirements.ALLOWED})")
+                                f"unknown requirement {shown(requirement)} ({requirements.ALLOWED})")
     defined = set(placeholders.NAMES)
     steps = [_build_step(step, path, lines, base + ("dialogue", s), defined) for s, step in enumerate(raw["dialogue"])]
     ndr = _ndr_expectation(raw, path, lines, base, defined) if "ndr" in raw else None
@@ -333,7 +342,7 @@ def load_suite(path: Path) -> Suite:
         line = _line_for(lines, ("cases", index))
         if raw["id"] in seen:
             raise CaseFileError(path, _line_for(lines, ("cases", index, "id")),
-                                f"duplicate case id {raw['id']!r} (first at line {seen[raw['id']]})")
+                                f"duplicate case id {shown(raw['id'])} (first at line {seen[raw['id']]})")
         seen[raw["id"]] = line
         cases.append(_build_case(raw, data["suite"], path, lines, index))
     return Suite(name=data["suite"], title=str(data.get("title") or data["suite"]), cases=tuple(cases),
@@ -347,5 +356,5 @@ def check_unique_ids(suites: list[Suite]) -> None:
         for case in suite.cases:
             if case.id in seen:
                 raise CaseFileError(case.path, case.line,
-                                    f"case id {case.id!r} is already used at {seen[case.id].location}")
+                                    f"case id {shown(case.id)} is already used at {seen[case.id].location}")
             seen[case.id] = case
