@@ -12,7 +12,8 @@ import pytest
 from conformance.findings import Finding, Location, Outcome, Severity
 from conformance.harness.mailbox import Recipient, Transaction
 from conformance.ndr.spooled import load_transaction
-from conformance.report.evidence import message_entries, printable, safe_name, write_captured
+from conformance.report.escape import printable
+from conformance.report.evidence import message_entries, safe_name, write_captured
 from conformance.report.excerpts import excerpts
 from conformance.report.junit import write_report
 from conformance.report.records import case_record

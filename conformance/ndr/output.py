@@ -15,6 +15,12 @@ A message with thousands of findings of one check (a base64 bomb, a
 recipient list gone wrong) would bury the rest: each format shows the first
 ``PER_CHECK`` findings of each check and says how many more there are, in one
 line; the summary and the JSON counts still count them all.
+
+File names, verdicts and findings' messages quote the input, so every string
+is made printable (report/escape.py) where it is written: in the text lines,
+in every JSON string, and (by report/junit.py) in the XML.  No control
+character, direction override or lone surrogate from a bounce or a file name
+reaches the terminal or makes a document unreadable.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import Callable
 from typing import IO
 
 from ..findings import Finding, Severity
+from ..report.escape import one_line, printable, printable_tree
 from ..report.junit import StreamedSuite, junit_case
 from .classify import VERDICTS, Kind
 from .lint import LintResult
@@ -87,7 +94,7 @@ class Writer(ABC):
         for f in self.shown(result):
             self.counts[f.severity] += 1
         for error in result.internal_errors:
-            print(f"{result.source}: internal error of the linter: {error}", file=sys.stderr)
+            print(printable(f"{result.source}: internal error of the linter: {error}"), file=sys.stderr)
         self.written += 1
         self._guarded(self.write, result)
 
@@ -123,13 +130,17 @@ class TextWriter(Writer):
     """``file:line  ID  severity  message  [RFC section]``, a verdict line per message."""
 
     def write(self, result: LintResult) -> None:
-        print(f"{result.source}: {result.verdict}", file=self.out)
+        self._line(f"{result.source}: {result.verdict}")
         kept, omitted = self.shown_capped(result)
         for f in kept:
             ref = f"  [{f.refs[0]}]" if f.refs else ""
-            print(f"{_place(result.source, f)}  {f.check_id}  {f.severity}  {f.message}{ref}", file=self.out)
+            self._line(f"{_place(result.source, f)}  {f.check_id}  {f.severity}  {f.message}{ref}")
         for check_id, count in omitted.items():
-            print(f"{result.source}: {more_line(check_id, count)}", file=self.out)
+            self._line(f"{result.source}: {more_line(check_id, count)}")
+
+    def _line(self, text: str) -> None:
+        """One line of output, made printable and kept one line: it quotes the file name and the message."""
+        print(one_line(text), file=self.out)
 
     def finish(self) -> None:
         print(self.summary(), file=self.out)
@@ -157,7 +168,7 @@ class JSONWriter(Writer):
         if omitted:
             item["omitted"] = omitted
         item["internal_errors"] = result.internal_errors
-        self.out.write(("\n " if self.written == 1 else ",\n ") + json.dumps(item))
+        self.out.write(("\n " if self.written == 1 else ",\n ") + json.dumps(printable_tree(item)))
 
     def finish(self) -> None:
         self.out.write("\n]\n")

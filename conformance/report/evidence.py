@@ -9,9 +9,8 @@ the files.
 
 Everything here comes from the target or from a case file, so nothing is
 trusted: a case id becomes a folder name only through :func:`safe_name` (no
-path separators, no ``..``, no control bytes), and text shown to people passes
-through :func:`printable`, which writes control characters as escapes (a
-terminal escape sequence in an NDR must not repaint the reader's screen).
+path separators, no ``..``, no control bytes); text shown to people is made
+printable by :mod:`.escape`, where every writer goes for it.
 """
 
 from __future__ import annotations
@@ -28,16 +27,8 @@ from ..run.sent import CAPTURE_NAMED
 
 #: the folder under the report folder that holds the captured messages
 FOLDER = "captured"
-#: control characters (C0 but tab and newline, DEL, C1) and the invisible direction overrides
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _NAME_LIMIT = 100
-
-
-def printable(text: str) -> str:
-    """*text* with every control character written as an escape (``\\x1b``, ``\\u202e``); tab and newline stay."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
 
 
 def safe_name(case_id: str) -> str:

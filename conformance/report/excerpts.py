@@ -16,7 +16,8 @@ from ..findings import Finding
 from ..harness.mailbox import Transaction
 from ..ndr.message import split_lines
 from ..run.result import CaseResult
-from .evidence import judged_as, message_path, printable
+from .escape import printable
+from .evidence import judged_as, message_path
 
 LIMIT = 200  #: lines of excerpts at most, over all messages of a case
 CONTEXT = 3  #: lines shown before and after a line a finding points at

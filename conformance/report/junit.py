@@ -3,9 +3,12 @@
 junit-xml builds the testsuite and testcase elements; what it gets wrong for
 the Jenkins schema (junit-10.xsd, also what GitLab reads) is mended here and
 nowhere else: its ``disabled`` attribute is dropped, times are rounded to
-milliseconds, the ``<testsuites>`` root is assembled here, and characters XML
-cannot carry (control characters from a target's replies or a message) are
-removed, so one odd byte from outside never makes the whole report unreadable.
+milliseconds, the ``<testsuites>`` root is assembled here, and every text and
+attribute of the document passes through :func:`.escape.printable` just before
+it is written: characters XML cannot carry (control characters from a target's
+replies or a message, lone surrogates from invalid UTF-8) are shown as escapes
+(``\\x1b``), so one odd byte from outside never makes the whole report
+unreadable, and says where it stood.
 
 A run report (:func:`write_report`) has one testcase per case, named by the
 case id (stable across releases, so CI history lines up), one testsuite per
@@ -23,7 +26,6 @@ and the document, whose counts come first, is written at the end.
 
 from __future__ import annotations
 
-import re
 import socket
 import tempfile
 import xml.etree.ElementTree as ET
@@ -33,11 +35,11 @@ from typing import IO, Any
 
 from junit_xml import TestCase, TestSuite
 
+from .escape import printable
+
 __all__ = ["StreamedSuite", "TestCase", "build_testcase", "junit_case", "write_report"]
 
 _DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
-#: characters XML 1.0 does not allow (and the noncharacters junit-xml also drops)
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 #: stands where the streamed testcases go while the rest of the document is built
 _CASES = "\ue000mta-conformance-testcases\ue000"
 _INDENT = "  "
@@ -146,7 +148,13 @@ def _document(name: str, suites: list[ET.Element]) -> str:
 
 
 def _xml_text(element: ET.Element) -> str:
-    return _NOT_XML.sub("", ET.tostring(element, encoding="unicode"))
+    """*element* as text, every text, tail and attribute in it made printable (so XML 1.0 can carry it)."""
+    for node in element.iter():
+        node.text = None if node.text is None else printable(node.text)
+        node.tail = None if node.tail is None else printable(node.tail)
+        for key, value in list(node.attrib.items()):
+            node.attrib[key] = printable(value)
+    return ET.tostring(element, encoding="unicode")
 
 
 class StreamedSuite:

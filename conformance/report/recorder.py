@@ -20,6 +20,7 @@ from ..findings import Finding
 from ..run import CaseRunner
 from ..target import TargetSettings
 from . import evidence
+from .escape import printable, printable_tree
 from .junit import write_report
 from .records import CaseRecord, collection_error_record, finding_record
 from .terminal import terminal_progress_for, write_summary
@@ -79,8 +80,8 @@ class RunRecorder:
         reason, reporter = self.could_not_test(), self.reporter()
         if reason and reporter is not None:
             reporter.ensure_newline()
-            reporter.write_line(f"mta-conformance: COULD NOT TEST {self.settings.host}:{self.settings.port}: "
-                                f"{evidence.printable(reason)}", yellow=True, bold=True)
+            reporter.write_line(printable(f"mta-conformance: COULD NOT TEST {self.settings.host}:"
+                                          f"{self.settings.port}: {reason}"), yellow=True, bold=True)
 
     @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist installed it is never called
     def pytest_configure_node(self, node: Any) -> None:
@@ -96,7 +97,7 @@ class RunRecorder:
     def could_not_test(self) -> str | None:
         """Why nothing about the target could be judged (the probe failed), or None."""
         probe = self.runner.probed
-        return evidence.printable(probe.error) if probe is not None and probe.error else None
+        return printable(probe.error) if probe is not None and probe.error else None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "mta_case", None)
@@ -115,8 +116,8 @@ class RunRecorder:
                  "local_domain": s.local_domain or ""}
         probe = self.runner.probed
         if probe is not None:
-            props["greeting"] = evidence.printable(probe.greeting)  # the target's words, escaped
-            props["ehlo_capabilities"] = evidence.printable(" ".join(sorted(probe.capabilities)))
+            props["greeting"] = printable(probe.greeting)  # the target's words, escaped
+            props["ehlo_capabilities"] = printable(" ".join(sorted(probe.capabilities)))
             error = self.could_not_test()
             if error:
                 props["run_error"] = error
@@ -150,7 +151,8 @@ class RunRecorder:
         write_report(report_dir / "junit.xml", cases, properties, self.started, time.time() - self.started)
         results = {"properties": properties, "cases": cases,
                    "run_findings": [finding_record(f) for f in self.run_findings]}
-        (report_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        # every string made printable once more: no raw control character or lone surrogate in the file
+        (report_dir / "results.json").write_text(json.dumps(printable_tree(results), indent=1), encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.collect_only:

@@ -5,7 +5,8 @@ the controller can write one file from all workers' reports; :class:`CaseRecord`
 is their typed form on either side.  A record carries its case's captured
 messages (``messages``) to that process, which saves them (:mod:`.evidence`);
 the reports name the files (``captured``) and never hold the bytes.  Text from
-the target is made printable here, once, for every report.
+the target or a case file is made printable here (:mod:`.escape`), and each
+writer makes sure of it again where it writes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from ..findings import Finding, Outcome
 from ..run.result import CaseResult
 from ..suite.model import Case
-from .evidence import captured_files, message_entries, printable
+from .escape import printable
+from .evidence import captured_files, message_entries
 from .render import pointed_at
 
 
@@ -73,7 +75,8 @@ def case_record(case: Case, result: CaseResult | None, pytest_outcome: str, dura
     if result is not None and result.outcome in (Outcome.INCONCLUSIVE, Outcome.COULD_NOT_TEST) \
             and pytest_outcome == "skipped":
         outcome = str(result.outcome)
-    record = CaseRecord(case_id=case.id, suite=case.suite, outcome=outcome, duration=duration, title=case.title,
+    record = CaseRecord(case_id=printable(case.id), suite=printable(case.suite), outcome=outcome, duration=duration,
+                        title=printable(case.title),
                         checks=list(case.checks), refs=list(case.refs),
                         verdict=str(result.outcome) if result is not None else outcome)
     if result is not None:
@@ -95,5 +98,5 @@ def case_record(case: Case, result: CaseResult | None, pytest_outcome: str, dura
 
 def collection_error_record(nodeid: str, longrepr: str) -> CaseRecord:
     """A case file that could not be loaded: an error in the reports, named by its file."""
-    return CaseRecord(case_id=nodeid.rsplit("/", 1)[-1], suite="collection", outcome="error",
-                      failure_message=longrepr)
+    return CaseRecord(case_id=printable(nodeid.rsplit("/", 1)[-1]), suite="collection", outcome="error",
+                      failure_message=printable(longrepr))

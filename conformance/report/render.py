@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..run.result import CaseResult
 from ..suite.model import Case
-from .evidence import printable
+from .escape import printable
 from .excerpts import excerpts
 
 
