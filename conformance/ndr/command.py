@@ -35,8 +35,9 @@ files that start like a message; a file named here is always linted.
 
 exit status:
   0   no error finding
-  1   error findings, or an input too large, not a message or not an mbox, or a
-      folder without mail files
+  1   error findings, or an input too large, not a message or not an mbox, a
+      folder without mail files, or a message that could not be fully judged
+      (its verdict says "could not be fully judged" and why)
   4   usage error (a bad option, a missing path, a bad --envelope or --transaction
       file) or an unreadable input (4 wins over 1)
 
@@ -100,7 +101,7 @@ def run_lint(args: argparse.Namespace) -> int:
         print(f"mta-conformance lint: {NO_ORIGINAL}", file=sys.stderr)
     profile = Profile(args.profile)
     writer = WRITERS[args.format](sys.stdout, Severity.parse(args.min_severity))
-    unreadable = no_mail = False
+    unreadable = no_mail = partial = False
     progress = None
     if sys.stderr.isatty() and args.format == "text" and not sys.stdout.isatty() or args.progress:
         from tqdm import tqdm
@@ -114,6 +115,7 @@ def run_lint(args: argparse.Namespace) -> int:
                 no_mail = no_mail or not item.unreadable
                 continue
             writer.add(item)
+            partial = partial or not item.fully_judged
             if progress is not None:
                 progress.update(1)
         writer.close()
@@ -125,7 +127,7 @@ def run_lint(args: argparse.Namespace) -> int:
             progress.close()
     if unreadable:
         return ExitCode.USAGE
-    if writer.with_errors or writer.not_judged or no_mail:
+    if writer.with_errors or writer.not_judged or no_mail or partial:  # 1, not 75: retrying changes nothing
         return ExitCode.NON_CONFORMANT
     return ExitCode.CONFORMANT
 

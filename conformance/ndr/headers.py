@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from . import params as parameters
+
 LINE_END = re.compile(rb"\r\n|\n|\r")
 
 
@@ -48,13 +50,21 @@ class ReadMessage(email.message.Message):
     The classifier and the checks ask the same part for its report-type,
     boundary and charset again and again, and the email package parses the
     Content-Type anew each time; a changed field forgets what was remembered.
+    Parameters are read by :mod:`params` (linear, RFC 2231 sections joined
+    whatever the name), values always strings.
     """
 
     def get_params(self, failobj: Any = None, header: str = "content-type", unquote: bool = True) -> Any:
         asked = self.__dict__.setdefault("_asked", {})
         key = (header.lower(), unquote)
         if key not in asked:
-            asked[key] = super().get_params(_UNSET, header, unquote)
+            value = self.get(header, _UNSET)
+            if value is _UNSET:
+                asked[key] = _UNSET
+            else:  # read here, linearly and RFC 2231 sections joined (see params.py), not by the email package
+                value = str(value)
+                pairs = parameters.params(value) if unquote else parameters.raw_params(value)
+                asked[key] = [(value[:parameters.VALUE_LIMIT].partition(";")[0].strip(), ""), *pairs]
         params = asked[key]
         return failobj if params is _UNSET else list(params)
 

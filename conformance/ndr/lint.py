@@ -12,10 +12,14 @@ An input whose first non-empty line is neither a header field nor a "From "
 line is "not a message" and gets none either.
 The engine never raises on any input: a check that fails internally is
 recorded in ``internal_errors`` (a bug of ours, reported, never a crash).
+Such an input, or one read only in part (multiparts nested too deep, a
+time budget spent), is never passed as fine: its verdict says it "could not be
+fully judged", and ``lint`` exits non-zero for it.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from ..checks.registry import finding
@@ -39,10 +43,24 @@ class LintResult:
     #: what the verdict's words need added: why the input was not judged ("too large",
     #: "not a message", "not an mbox"), or why a message with a delivery-status part is no DSN
     detail: str = ""
+    #: why part of the input was not judged (nesting too deep, the time budget spent): sentences
+    incomplete: list[str] = field(default_factory=list)
+
+    @property
+    def fully_judged(self) -> bool:
+        """Was every check run on every part read?  False after an internal error or a part left unread."""
+        return not self.internal_errors and not self.incomplete
 
     @property
     def verdict(self) -> str:
-        return f"{VERDICTS[self.kind]}: {self.detail}" if self.detail else VERDICTS[self.kind]
+        kind = f"{VERDICTS[self.kind]}: {self.detail}" if self.detail else VERDICTS[self.kind]
+        if self.fully_judged:
+            return kind
+        why = list(self.incomplete)
+        if self.internal_errors:
+            why.append(f"the linter failed inside ({len(self.internal_errors)} internal error(s): "
+                       f"{self.internal_errors[0]})")
+        return f"could not be fully judged: {'; '.join(why)}; judged so far as {kind}"
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -60,6 +78,7 @@ def lint_bytes(
     envelope: Envelope | None = None,
     wire: bool = False,
     dsn_advertised: bool | None = None,
+    budget_s: float | None = None,
 ) -> LintResult:
     """Lint one message given as bytes: parse it, then :func:`lint_message`.
 
@@ -78,7 +97,7 @@ def lint_bytes(
     except Exception as exc:  # noqa: BLE001 - never a traceback for a garbage NDR
         return unparsable(source, exc)
     return lint_message(ndr, profile=profile, source=source, envelope=envelope, wire=wire,
-                        dsn_advertised=dsn_advertised)
+                        dsn_advertised=dsn_advertised, budget_s=budget_s)
 
 
 def mpr_001_condition(profile: Profile, dsn_advertised: bool | None, *, nested: bool = False) -> str:
@@ -105,12 +124,17 @@ def lint_message(
     wire: bool = False,
     dsn_advertised: bool | None = None,
     where: Location | None = None,
+    budget_s: float | None = None,
 ) -> LintResult:
     """Lint a message already parsed (``message.load``), so a caller that parsed it does not parse it again.
 
     The options are :func:`lint_bytes`'s; *where* is the base location of every
     finding: with ``Location(ndr=1)`` a finding on line 12 is "NDR 1, line 12".
+    *budget_s* bounds the wall-clock seconds spent here (a live run lints every
+    NDR a target sends): once spent, no further check starts, and the result
+    says "linting stopped after N s" and is not fully judged.
     """
+    started = time.monotonic()
     if not looks_like_message(ndr.raw):
         return LintResult(source, Kind.NOT_A_MESSAGE, detail=not_a_message_reason(ndr.raw))
     try:
@@ -120,9 +144,10 @@ def lint_message(
     advertised = dsn_advertised if dsn_advertised is not None else (
         envelope.dsn_advertised if envelope is not None else None)
     shown, detail = not_a_report(ndr, kind)
-    result = LintResult(source, shown, detail=detail)
+    result = LintResult(source, shown, detail=detail, incomplete=list(ndr.unread))
     if kind.is_dsn:
-        hits = _dsn_hits(ndr, result, envelope, wire, dsn_params=advertised is not False)
+        clock = _Budget(started, budget_s)
+        hits = _dsn_hits(ndr, result, envelope, wire, dsn_params=advertised is not False, clock=clock)
     elif kind in (Kind.BOUNCE, Kind.DELAY_NOTICE):
         hits = [Hit("MPR-001", f"this is {VERDICTS[kind]}: no multipart/report with a "
                     "machine-readable delivery-status part (RFC 3464 §2)", 1)]
@@ -175,19 +200,35 @@ def distinct(hits: list[Hit]) -> list[Hit]:
     return kept
 
 
+@dataclass
+class _Budget:
+    """The wall-clock seconds lint_message may still spend (None: no limit)."""
+
+    started: float
+    seconds: float | None
+
+    def spent(self) -> float | None:
+        """The seconds spent so far if the budget is used up, else None."""
+        if self.seconds is None:
+            return None
+        elapsed = time.monotonic() - self.started
+        return elapsed if elapsed > self.seconds else None
+
+
 def unparsable(source: str, exc: Exception) -> LintResult:
-    """The verdict for a message the parser or classifier choked on: a bug of ours, reported."""
+    """The verdict for a message the parser or classifier choked on: a bug of ours, reported, never "fine"."""
     result = LintResult(source, Kind.OTHER)
     result.internal_errors.append(f"cannot parse: {type(exc).__name__}: {exc}")
     return result
 
 
 def _dsn_hits(ndr: NDRMessage, result: LintResult, envelope: Envelope | None, wire: bool, *,
-              dsn_params: bool = True) -> list[Hit]:
+              dsn_params: bool = True, clock: _Budget | None = None) -> list[Hit]:
     """Every check that applies to a DSN; a check that fails internally goes to ``internal_errors``.
 
     Without *dsn_params* (the target did not advertise DSN) the checks against
-    ORCPT, NOTIFY, RET and ENVID do not run.
+    ORCPT, NOTIFY, RET and ENVID do not run.  Once *clock*'s budget is spent,
+    the checks left are not started, and ``incomplete`` says how many.
     """
     runs: list[NDRCheck] = [*HEADER_CHECKS, *DSN_CHECKS]
     if envelope is not None:
@@ -196,7 +237,12 @@ def _dsn_hits(ndr: NDRMessage, result: LintResult, envelope: Envelope | None, wi
     if wire:
         runs.append(lambda n: wire_checks(n.raw))
     hits: list[Hit] = []
-    for check in runs:
+    for index, check in enumerate(runs):
+        elapsed = clock.spent() if clock is not None else None
+        if clock is not None and elapsed is not None:
+            result.incomplete.append(f"linting stopped after {elapsed:.1f} s (the budget is {clock.seconds:g} s): "
+                                     f"{len(runs) - index} of {len(runs)} checks did not run")
+            break
         try:
             hits.extend(check(ndr))
         except Exception as exc:  # noqa: BLE001

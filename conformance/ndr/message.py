@@ -10,7 +10,7 @@ keeps its exact bytes and the line it starts on.
 from __future__ import annotations
 
 __all__ = ["STATUS_TYPES", "Header", "NDRMessage", "Part", "ReadMessage", "delimiter_lines", "load",
-           "message_from_headers", "parse_header_section", "read_headers", "split_lines"]
+           "message_from_headers", "param", "parse_header_section", "read_headers", "split_lines"]
 
 import email
 import email.message
@@ -73,6 +73,8 @@ class NDRMessage:
     status: dsn_fields.DeliveryStatus | None = None
     status_nested: bool = False
     _index: dict[str, list[Header]] | None = field(default=None, repr=False)
+    #: why part of the message was not read (nesting too deep...): the verdict says it was not fully judged
+    unread: list[str] = field(default_factory=list)
     #: byte offset of the body (after the blank line ending the header section)
     body_start: int = 0
 
@@ -136,7 +138,7 @@ def _walk_parts(pieces: list[bytes], parts: list[Part], depth: int) -> None:
             return
         maintype = part.content_type.partition("/")[0]
         if maintype == "multipart" and depth < _TEXT_DEPTH:
-            boundary = _param(part.message, "boundary")
+            boundary = param(part.message, "boundary")
             if boundary:
                 _walk_parts(pieces, _sub_parts(part.body[:TEXT_LIMIT * 2], boundary), depth + 1)
         elif maintype == "text":
@@ -178,7 +180,7 @@ def load(raw: bytes) -> NDRMessage:
     blank = len(lines)  # index of the blank line that ends the header section
     message = message_from_headers(headers)
     ndr = NDRMessage(raw, message, headers, blank + 2, body_start=body_start)
-    boundary = _param(message, "boundary") if message.get_content_maintype() == "multipart" else None
+    boundary = param(message, "boundary") if message.get_content_maintype() == "multipart" else None
     ndr.boundary = boundary
     if boundary:
         _split_multipart(ndr, raw[body_start:], boundary, blank + 2)
@@ -217,7 +219,7 @@ def _reads_as_fields(status: dsn_fields.DeliveryStatus) -> bool:
                for f in block.fields)
 
 
-def _param(message: email.message.Message, name: str) -> str | None:
+def param(message: email.message.Message, name: str) -> str | None:
     try:
         value = message.get_param(name)
     except Exception:  # noqa: BLE001 - the email package raises odd things on odd headers
@@ -266,25 +268,18 @@ def _split_multipart(ndr: NDRMessage, body: bytes, boundary: str, first_line: in
 
 
 def _find_nested_status(ndr: NDRMessage) -> None:
-    """A delivery-status part below the top level (inside multipart/mixed, say).
+    """A delivery-status part below the top level (inside multipart/mixed, or a forwarded report).
 
-    Only here is the whole message parsed by the email package: most messages
-    never get this far, which keeps the linter close to a bare parse in cost.
+    Only messages that name a delivery-status somewhere get this far; the walk
+    (:mod:`nested`) is bounded in depth and parts, and what it could not reach
+    goes to ``unread``.
     """
     if ndr.content_type == "multipart/report" or b"delivery-status" not in ndr.raw.lower():
         return
-    whole = email.message_from_bytes(ndr.raw)
-    for sub in whole.walk():
-        if sub is whole or sub.get_content_type() not in STATUS_TYPES:
-            continue
-        payload = sub.get_payload()
-        if isinstance(payload, list):  # the email package split it into blocks
-            text = b"\n\n".join(bytes(m) if not isinstance(m, str) else m.encode() for m in payload)
-        else:
-            text = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-        head = text.split(b"\n", 1)[0].strip()
-        at = ndr.raw.find(head) if head else -1
-        line = ndr.raw.count(b"\n", 0, at) + 1 if at >= 0 else 1
-        ndr.status_part = Part([], text, line, line, sub)
+    from .nested import find_status  # nested reads parts as this module does: imported when needed
+
+    part, unread = find_status(ndr.message, ndr.raw[ndr.body_start:], ndr.body_line)
+    ndr.unread.extend(unread)
+    if part is not None:
+        ndr.status_part = part
         ndr.status_nested = True
-        return

@@ -10,12 +10,13 @@ from .dsn_fields import Block, Field
 from .hits import Hit, blocks
 from .message import NDRMessage
 
-#: a Status field's value: the code and an optional comment
-STATUS_VALUE = re.compile(r"^\s*([0-9]+\.[0-9]+\.[0-9]+)\s*(\(.*\))?\s*$")
+#: a Status field's value: the code and an optional comment; the quantifiers around the optional comment
+#: are possessive, since "5.1.1", 20,000 spaces and an "x" once took seconds of backtracking to reject
+STATUS_VALUE = re.compile(r"^\s*+([0-9]++\.[0-9]++\.[0-9]++)(?:\s*+(\(.*\)))?+\s*+$")
 #: subject.detail of the codes that report the queue giving up (X.4.7 "delivery time expired"): such a
 #: Status says why the MTA stopped trying, not what the last reply said, so it differs from it by design
 EXPIRY_DETAILS = frozenset({"4.7"})
-_SMTP_DIAG = re.compile(r"^\s*([2-5][0-9][0-9])[ -]?\s*(?:([245]\.[0-9]{1,3}\.[0-9]{1,3})\b)?")
+_SMTP_DIAG = re.compile(r"^\s*+([2-5][0-9][0-9])[ -]?\s*+(?:([245]\.[0-9]{1,3}\.[0-9]{1,3})\b)?")
 
 
 def status_registry_and_hints(ndr: NDRMessage) -> Iterator[Hit]:
