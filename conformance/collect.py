@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from .findings import Outcome
+from .report.escape import printable
 from .report.render import render_failure
 from .run import CaseResult, CaseRunner
 from .run.result import fails_run
@@ -74,7 +75,8 @@ class CaseItem(pytest.Item):
         if fails_run(result.outcome, settings.strict):
             raise CaseFailed(result)
         if result.outcome in (Outcome.SKIPPED, Outcome.COULD_NOT_TEST, Outcome.INCONCLUSIVE):
-            raise pytest.skip.Exception(f"{self.case.id}: {result.reason}", _use_item_location=True)
+            # pytest prints the reason as it is (-rs): it may quote the target, so it is made printable
+            raise pytest.skip.Exception(printable(f"{self.case.id}: {result.reason}"), _use_item_location=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):

@@ -261,14 +261,19 @@ cases:
 """
 
 
-@pytest.fixture
-def hostile_server() -> Iterator[int]:
-    """An SMTP server whose greeting, EHLO lines and RCPT reply (251) carry the hostile bytes."""
+@pytest.fixture(params=[b"251", b"550"], ids=["accepts", "refuses"])
+def hostile_server(request: pytest.FixtureRequest) -> Iterator[int]:
+    """An SMTP server whose greeting, EHLO lines and RCPT reply carry the hostile bytes.
+
+    With 251 the case fails on the accepted unknown user; with 550 the probe's
+    control recipient is refused too, so the run could not test, and says why.
+    """
+    code: bytes = request.param
     answers = {
         b"EHLO": b"250-mx.test \x1b[2J" + HOSTILE_BYTES + b"\r\n250-X-\x1b[31m" + HOSTILE_BYTES
                  + b"\r\n250 PIPELINING\r\n",
         b"HELO": b"250 mx.test\r\n", b"MAIL": b"250 Ok\r\n", b"RSET": b"250 Ok\r\n", b"NOOP": b"250 Ok\r\n",
-        b"RCPT": b"251 \x1b[2J forwarded " + HOSTILE_BYTES + b"\r\n", b"QUIT": b"221 Bye\r\n",
+        b"RCPT": code + b" \x1b[2J forwarded " + HOSTILE_BYTES + b"\r\n", b"QUIT": b"221 Bye\r\n",
     }
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
@@ -307,6 +312,13 @@ def test_a_run_against_a_hostile_server_writes_valid_reports(pytester: pytest.Py
         "--mta-local-domain=local.test", "--mta-timeout=5", "-rA", "escaping.mta.yaml")
     out = "\n".join(result.outlines + result.errlines)
     assert not raw_controls(out), raw_controls(out)
+    if "COULD NOT TEST" in out:  # the 550 refused the probe's control recipient
+        assert "550 \\x1b[2J forwarded" in out and result.ret == ExitCode.COULD_NOT_TEST
+        results = json.loads((pytester.path / "reports" / "results.json").read_text(encoding="utf-8"))
+        assert_json_clean(results)
+        assert "\\x1b" in results["properties"]["could_not_test"]
+        assert_xml_clean(ET.parse(pytester.path / "reports" / "junit.xml"))
+        return
     result.assert_outcomes(failed=1)
     assert "251 \\x1b[2J forwarded" in out  # the reply is quoted, escaped
     reports = pytester.path / "reports"
