@@ -87,9 +87,8 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator in ("anyOf", "oneOf"):
         described = error.schema.get("description", "see the case schema")
         return f"{at}{shown(error.instance)} is not a valid value here ({described})"
-    message = error.message
-    if not isinstance(error.instance, (dict, list)):  # jsonschema quotes the value as Python writes it
-        message = message.replace(repr(error.instance), shown(error.instance), 1)
+    # jsonschema quotes the value as Python writes it, however long
+    message = error.message.replace(repr(error.instance), shown(error.instance), 1)
     return f"{at}{message}"
 
 
