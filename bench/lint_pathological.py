@@ -57,6 +57,24 @@ def _nested(depth: int) -> bytes:
             + b"--n%d\r\nContent-Type: text/plain\r\n\r\nx\r\n" % depth + closing)
 
 
+def _nested_report(depth: int) -> bytes:
+    """A DSN's delivery-status part under *depth* levels of multipart/mixed (the walk must stop, not recurse)."""
+    opening = b"".join(b'--n%d\r\nContent-Type: multipart/mixed; boundary="n%d"\r\n\r\n' % (i, i + 1)
+                       for i in range(depth))
+    closing = b"".join(b"--n%d--\r\n" % i for i in reversed(range(depth + 1)))
+    return (_HEAD + b'Content-Type: multipart/mixed; boundary="n0"\r\n\r\n' + opening
+            + b"--n%d\r\nContent-Type: message/delivery-status\r\n\r\n" % depth
+            + b"Reporting-MTA: dns; mx.example.net\r\n\r\n" + _RECIPIENT + closing)
+
+
+def _enclosed(depth: int) -> bytes:
+    """*depth* message/rfc822 parts, each inside the one before it, a delivery-status at the bottom."""
+    inner = b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n" + _RECIPIENT
+    for _ in range(depth):
+        inner = b"Content-Type: message/rfc822\r\n\r\n" + inner
+    return _HEAD + inner
+
+
 def _many_parts(count: int) -> bytes:
     parts = b"--b1\r\nContent-Type: text/plain\r\n\r\nx\r\n" * count
     return dsn(returned=parts + _RETURNED)
@@ -96,7 +114,19 @@ def inputs(size: int = 100_000) -> dict[str, bytes]:
         "from of quoted strings": dsn().replace(b"From: MAILER-DAEMON@mx.example.net",
                                                 b'From: ' + b'"a" ' * (size // 4) + b"x", 1),
         "subject of re: prefixes": dsn().replace(b"Subject: Undelivered", b"Subject: " + b"re " * (size // 3), 1),
+        "subject re then spaces": dsn().replace(b"Subject: Undelivered", b"Subject: re" + b" " * size + b"x", 1),
+        "encoded words in subject": dsn().replace(b"Subject: Undelivered",
+                                                  b"Subject:" + b" =?utf-8?q?a?=" * (size // 14), 1),
+        "references of many ids": dsn(head=b"References:" + b" <a@b>" * (size // 6) + b"\r\n"),
+        "in-reply-to of brackets": dsn(head=b"In-Reply-To: " + b"<" * size + b"\r\n"),
+        "auto-submitted of parameters": dsn(head=b"Auto-Submitted: auto-replied" + b"; a=b" * (size // 5) + b"\r\n"),
+        "diagnostic-code of spaces": dsn(recipients=_RECIPIENT.replace(b"smtp; 550", b"smtp;" + b" " * size + b"550")),
+        "action of spaces": dsn(recipients=_RECIPIENT.replace(b"Action: failed",
+                                                              b"Action: failed" + b" " * size + b"x")),
+        "many per-message fields": dsn(per_message=b"X-Field: v\r\n" * (size // 12)),
         "nested multiparts": _nested(min(size // 60, 5000)),
+        "nested report": _nested_report(min(size // 60, 5000)),
+        "enclosed messages": _enclosed(size // 30),
         "many parts": _many_parts(size // 40),
         "huge base64 part": dsn(returned=b"--b1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64"
                                 b"\r\n\r\n" + base64.encodebytes(b"x" * size) + b"--b1--\r\n"),

@@ -15,7 +15,7 @@ from test_ndr_lint import GOOD
 
 from conformance.cli import main
 from conformance.exitcodes import ExitCode
-from conformance.ndr import nested
+from conformance.ndr import dsn_fields, lint, nested
 from conformance.ndr.classify import Kind
 from conformance.ndr.dates import date_problem, without_comments
 from conformance.ndr.lint import lint_bytes
@@ -56,7 +56,9 @@ def test_status_value_reads_as_before(value: str, groups: tuple[str, str | None]
 
 
 def test_date_of_open_parentheses_is_no_date() -> None:
-    assert date_problem("(" * 100_000) == "not an RFC 5322 date-time"
+    assert date_problem("(" * 100_000) == ("not an RFC 5322 date-time in its first 4096 characters (the field "
+                                           "has 100000; no more of it is read)")
+    assert date_problem("(" * 100) == "not an RFC 5322 date-time"
     assert date_problem("Mon, 23 Nov 2026 06:00:00 +0000 (" + "(" * 100_000) is None  # an unclosed comment
     assert date_problem("Mon, 23 Nov 2026 06:00:00 +0000") is None
 
@@ -186,3 +188,24 @@ def test_lint_exits_zero_for_a_good_dsn_with_rfc_2231_sections(
     code, out = _lint_exit(raw, tmp_path, capsys)
     assert "could not be fully judged" not in out and "not a bounce" not in out
     assert code == ExitCode.CONFORMANT
+
+
+def test_junk_lines_in_a_delivery_status_are_described_fifty_times_and_counted() -> None:
+    raw = bench.inputs(100_000)["boundary lines without end"]
+    found = [f for f in lint_bytes(raw).findings if f.check_id == "DSN-FMT-001"]
+    assert len(found) <= dsn_fields.PROBLEM_LIMIT + 2
+    assert any("more lines from here on are not fields either" in f.message for f in found)
+
+
+def test_a_fault_repeated_in_every_block_is_listed_a_hundred_times_and_counted() -> None:
+    block = b"Final-Recipient: rfc822; nobody@example.com\r\nAction: failure\r\nStatus: 5.1.1\r\n\r\n"
+    found = [f for f in lint_bytes(bench.dsn(recipients=block * 500)).findings if f.check_id == "DSN-FMT-016"]
+    assert len(found) == lint.PER_CHECK_LIMIT + 1
+    assert found[-1].message.startswith("400 more findings of this check from here on are not listed")
+
+
+def test_a_finding_quoting_a_huge_value_leaves_its_middle_out() -> None:
+    raw = bench.inputs(100_000)["status with spaces then x"]
+    found = next(f for f in lint_bytes(raw).findings if f.check_id == "ESC-001")
+    assert len(found.message) < 700 and "characters left out" in found.message
+    assert found.message.endswith("is not an enhanced status code")

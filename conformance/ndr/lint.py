@@ -154,9 +154,9 @@ def lint_message(
     else:
         hits = []
     condition = mpr_001_condition(profile, advertised, nested=ndr.status_nested)
-    for hit in distinct(hits):
+    for hit in capped(distinct(hits)):
         line = Location(line=hit.line or None)
-        result.findings.append(finding(hit.check_id, hit.message, profile=profile,
+        result.findings.append(finding(hit.check_id, shortened(hit.message), profile=profile,
                                        condition=condition if hit.check_id == "MPR-001" else hit.condition,
                                        where=line.within(where) if where is not None else line))
     result.findings.sort(key=lambda f: f.where.line or 0)
@@ -213,6 +213,44 @@ class _Budget:
             return None
         elapsed = time.monotonic() - self.started
         return elapsed if elapsed > self.seconds else None
+
+
+#: the longest finding message kept whole: longer ones quote a hostile value, whose middle is left out
+MESSAGE_LIMIT = 600
+
+
+def shortened(message: str) -> str:
+    """*message* with the middle of an overlong quote left out, its start and its explanation at the end kept."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    left_out = len(message) - 500
+    return f"{message[:300]}... [{left_out} characters left out] ...{message[-200:]}"
+
+
+#: findings of one check kept per message: a fault written 100,000 times is reported a hundred times and counted
+PER_CHECK_LIMIT = 100
+
+
+def capped(hits: list[Hit]) -> list[Hit]:
+    """*hits* with at most PER_CHECK_LIMIT of each check, and for a check with more, one hit counting the rest.
+
+    Making a finding costs more than finding it: a message that repeats one
+    fault on every line must not cost seconds, and nobody reads the
+    hundred-and-first copy.
+    """
+    seen: dict[str, int] = {}
+    kept: list[Hit] = []
+    first_left: dict[str, Hit] = {}
+    for hit in hits:
+        seen[hit.check_id] = seen.get(hit.check_id, 0) + 1
+        if seen[hit.check_id] <= PER_CHECK_LIMIT:
+            kept.append(hit)
+        else:
+            first_left.setdefault(hit.check_id, hit)
+    for check_id, hit in first_left.items():
+        kept.append(Hit(check_id, f"{seen[check_id] - PER_CHECK_LIMIT} more findings of this check from here "
+                    f"on are not listed (the first {PER_CHECK_LIMIT} are)", hit.line, hit.condition))
+    return kept
 
 
 def unparsable(source: str, exc: Exception) -> LintResult:
