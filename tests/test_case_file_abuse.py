@@ -238,3 +238,17 @@ def test_a_mutated_suite_loads_or_says_one_line(tmp_path_factory: pytest.TempPat
         tracemalloc.stop()
     assert elapsed < 2, f"loading took {elapsed:.1f} s"
     assert peak < 50_000_000, f"loading used {peak} octets"
+
+
+def test_the_limits_are_documented_as_enforced() -> None:
+    """The README and the schema state the caps the loader enforces, so the docs cannot drift from them."""
+    from conformance.suite import caseyaml
+    from conformance.suite.loader import MAX_FILE_BYTES, case_schema
+
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8").split())
+    assert f"`{{fill:N}}` is at most {placeholders.MAX_FILL} characters" in readme
+    assert f"N at most {placeholders.MAX_FILL}" in readme
+    assert f"at most {caseyaml.MAX_DEPTH} levels of nesting, {caseyaml.MAX_NODES:,} values and " \
+           f"{MAX_FILE_BYTES // 1024} KiB" in readme
+    send = case_schema()["$defs"]["step"]["properties"]["send"]["description"]
+    assert f"{{fill:N}} (N at most {placeholders.MAX_FILL})" in send
