@@ -113,6 +113,7 @@ def inputs(size: int = 100_000) -> dict[str, bytes]:
                                         b"From: " + b" " * size + b"<x", 1),
         "from of quoted strings": dsn().replace(b"From: MAILER-DAEMON@mx.example.net",
                                                 b'From: ' + b'"a" ' * (size // 4) + b"x", 1),
+        "from of angle brackets": dsn().replace(b"From: MAILER-DAEMON@mx.example.net", b"From: " + b"<" * size, 1),
         "subject of re: prefixes": dsn().replace(b"Subject: Undelivered", b"Subject: " + b"re " * (size // 3), 1),
         "subject re then spaces": dsn().replace(b"Subject: Undelivered", b"Subject: re" + b" " * size + b"x", 1),
         "encoded words in subject": dsn().replace(b"Subject: Undelivered",

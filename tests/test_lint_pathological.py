@@ -209,3 +209,21 @@ def test_a_finding_quoting_a_huge_value_leaves_its_middle_out() -> None:
     found = next(f for f in lint_bytes(raw).findings if f.check_id == "ESC-001")
     assert len(found.message) < 700 and "characters left out" in found.message
     assert found.message.endswith("is not an enhanced status code")
+
+
+def test_a_from_of_angle_brackets_gives_no_address_and_says_how_much_was_read() -> None:
+    raw = bench.inputs(100_000)["from of angle brackets"]
+    found = [f for f in lint_bytes(raw).findings if f.check_id == "NDR-HDR-005"]
+    assert found and "gives no address a person could reply to in its first 4096 characters" in found[0].message
+    assert "NDR-HDR-005" not in ids(bench.dsn())
+
+
+def test_the_ndr_date_against_its_arrival_is_bounded() -> None:
+    from conformance.findings import Location, Profile
+    from conformance.ndr.transaction import date_findings
+
+    hostile = load(bench.inputs(100_000)["date of open parentheses"])
+    assert date_findings(hostile, 0.0, profile=Profile.ANTI_BACKSCATTER, where=Location()) == []
+    good = load(bench.dsn())
+    assert [f.check_id for f in date_findings(good, 0.0, profile=Profile.ANTI_BACKSCATTER, where=Location())] \
+        == ["NDR-HDR-003"]

@@ -112,6 +112,11 @@ def _alphabetic_zone(zone: str) -> str:
     return f"the zone {zone!r} is no zone RFC 5322 §3.3 defines; write it as a numeric offset such as +0000"
 
 
+def parse_date(value: str) -> datetime | None:
+    """*value* (comments dropped, at most DATE_VALUE_LIMIT characters read) as a datetime, or None."""
+    return _parse(without_comments(value))
+
+
 def utc_seconds(value: str) -> float | None:
     """*value* (comments dropped) as seconds since the epoch, or None when it has no zone or no UTC moment.
 

@@ -9,7 +9,6 @@ report (DSN-FMT-001, DSN-SEM-031).
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 
@@ -27,10 +26,14 @@ class Field:
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", self.name.lower())
 
-    @functools.cached_property
+    @property
     def bare(self) -> str:
-        """The value without RFC 822 comments (parenthesised text)."""
-        return strip_comments(self.value).strip()
+        """The value without RFC 822 comments (parenthesised text), computed once (checks ask often)."""
+        bare: str | None = self.__dict__.get("_bare")
+        if bare is None:  # by hand: functools.cached_property takes a lock on every first access
+            bare = strip_comments(self.value).strip()
+            object.__setattr__(self, "_bare", bare)
+        return bare
 
     def typed(self) -> tuple[str | None, str]:
         """``type; value`` -> (type, value); (None, value) when there is no ';'."""

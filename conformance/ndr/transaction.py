@@ -11,12 +11,12 @@ it spooled to disk earlier).
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
 
 from ..checks.registry import finding
 from ..findings import Finding, Location, Profile
 from ..smtp.params import param
+from .dates import parse_date
 from .envelope import Envelope
 from .message import NDRMessage
 
@@ -83,9 +83,12 @@ def date_findings(ndr: NDRMessage, arrived: float, *, profile: Profile, where: L
     date = ndr.header("Date")
     if not date:
         return []
+    parsed = parse_date(date[0].value)  # bounded: a Date of 100,000 "(" once took the parser 20 s
     try:
-        when = email.utils.parsedate_to_datetime(date[0].value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
+        when = parsed.timestamp() if parsed is not None else None
+    except (ValueError, OverflowError):
+        return []
+    if when is None:
         return []
     skew = when - arrived
     if abs(skew) <= DATE_SKEW:
