@@ -31,6 +31,8 @@ def without_comments(value: str) -> str:
     At most :data:`DATE_VALUE_LIMIT` characters are read (see :func:`date_problem`).
     """
     collapsed = " ".join(value.split())  # first, so long folding white space is never what is cut off
+    if "(" not in collapsed:
+        return collapsed[:DATE_VALUE_LIMIT]
     return " ".join(strip_comments(collapsed[:DATE_VALUE_LIMIT]).split())
 
 

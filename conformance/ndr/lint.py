@@ -238,6 +238,8 @@ def capped(hits: list[Hit]) -> list[Hit]:
     fault on every line must not cost seconds, and nobody reads the
     hundred-and-first copy.
     """
+    if len(hits) <= PER_CHECK_LIMIT:
+        return hits
     seen: dict[str, int] = {}
     kept: list[Hit] = []
     first_left: dict[str, Hit] = {}
