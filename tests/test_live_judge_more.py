@@ -293,3 +293,25 @@ def test_a_capture_no_case_claims_is_a_run_finding(tmp_path: Path) -> None:
     written = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert [f["check_id"] for f in written["run_findings"]] == ["NDR-ENV-002"] and written["cases"] == []
     assert recorder.verdict()[0] is not ExitCode.NON_CONFORMANT, "a run finding fails no case"
+
+
+# an NDR the linter could not fully judge gives no verdict that passes over it
+
+def test_an_ndr_not_fully_judged_is_said_and_kept_apart() -> None:
+    """Nested past the linter's depth cap: the case cannot pass on what was not read (runner: inconclusive)."""
+    head, body = FAILED.split(b"\r\n\r\n", 1)
+    deep = head.replace(b'multipart/report; report-type=delivery-status; boundary="b1"',
+                        b'multipart/mixed; boundary="n0"') + b"\r\n\r\n"
+    deep += b"".join(f'--n{i}\r\nContent-Type: multipart/mixed; boundary="n{i + 1}"\r\n\r\n'.encode()
+                     for i in range(40))
+    deep += b'--n40\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n' + body
+    log = FindingCollector(Profile.ANTI_BACKSCATTER)
+    mailbox = Mailbox()
+    mailbox.add(tx(deep))
+    judge_ndrs(sent_case(), NDRExpectation(count=1, check="DSNX-010"), WatchedMailbox(mailbox, SILENT, "t"), log)
+    assert len(log.unjudged) == 1 and log.unjudged[0].startswith("NDR 1 could not be fully judged: ")
+    good = FindingCollector(Profile.ANTI_BACKSCATTER)
+    mailbox = Mailbox()
+    mailbox.add(tx(FAILED))
+    judge_ndrs(sent_case(), NDRExpectation(count=1, check="DSNX-010"), WatchedMailbox(mailbox, SILENT, "t"), good)
+    assert good.unjudged == []

@@ -215,6 +215,13 @@ def lint(*args: str) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
 
 
+def test_lint_error_lines_on_stderr_are_escaped(tmp_path: Path) -> None:
+    """A path that names no file is quoted in the error line: escaped, never sent raw to the terminal."""
+    status, _, err = lint(str(tmp_path / "no\x1b[2Jsuch\u202e.eml"))
+    assert status != 0 and not raw_controls(err)
+    assert "no\\x1b[2Jsuch\\u202e.eml" in err
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "junit"])
 def test_lint_output_is_valid_and_escaped(hostile_folder: Path, fmt: str) -> None:
     status, out, err = lint("--format", fmt, str(hostile_folder))

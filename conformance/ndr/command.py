@@ -80,6 +80,7 @@ def _silence_stdout() -> None:
 def run_lint(args: argparse.Namespace) -> int:
     """Lint every input named, write the verdicts in the chosen format, return the exit status."""
     from ..findings import Profile, Severity
+    from ..report.escape import one_line
     from .envelope import EnvelopeError, load_envelope
     from .output import WRITERS, OutputClosed
     from .sources import SourceError, Trouble, check_paths
@@ -91,7 +92,7 @@ def run_lint(args: argparse.Namespace) -> int:
         check_paths(args.paths)
         spooled = [load_transaction(path) for path in transactions]
     except (EnvelopeError, SourceError, SpoolError) as exc:
-        print(f"mta-conformance lint: {exc}", file=sys.stderr)
+        print(f"mta-conformance lint: {one_line(str(exc))}", file=sys.stderr)
         return ExitCode.USAGE
     if not args.paths and not spooled:
         print("mta-conformance lint: error: nothing to lint: name a PATH or --transaction SPOOL/ID.json",
@@ -110,7 +111,7 @@ def run_lint(args: argparse.Namespace) -> int:
     try:
         for item in _results(args, profile, envelope, spooled):
             if isinstance(item, Trouble):
-                print(f"mta-conformance lint: {item.reason}", file=sys.stderr)
+                print(f"mta-conformance lint: {one_line(item.reason)}", file=sys.stderr)
                 unreadable = unreadable or item.unreadable
                 no_mail = no_mail or not item.unreadable
                 continue

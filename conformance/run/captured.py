@@ -34,6 +34,10 @@ from .waiting import WatchedMailbox
 AFTER = Location(detail="after the dialogue")
 
 
+#: seconds one captured message may take to lint: a target cannot stall a run with a pathological NDR
+#: (past it the remaining checks do not run and the case is inconclusive, saying so)
+LINT_BUDGET_S = 2.0
+
 def ndr_of(token: str, sender: str) -> Callable[[Transaction], bool]:
     """Mail at the sink that belongs to a case: to its sender, to a token address, or carrying the token.
 
@@ -213,9 +217,12 @@ def judge_one(sent: SentCase, spec: NDRExpectation, ndr: CapturedNDR, log: Findi
     log.extend(date_findings(ndr.parsed, received.arrived, profile=profile, where=where))
     linted: list[Finding] = []
     if spec.lint:
-        linted = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
-                              dsn_advertised="DSN" in sent.capabilities, where=where).findings
+        result = lint_message(ndr.parsed, profile=profile, envelope=original, wire=True, source=str(where),
+                              dsn_advertised="DSN" in sent.capabilities, where=where, budget_s=LINT_BUDGET_S)
+        linted = result.findings
         log.extend(linted)
+        if not result.fully_judged:
+            log.unjudged.append(f"NDR {ndr.number} {result.verdict}")
         log.extend(received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where))
     judge_is_report(sent, spec, ndr, linted, log)
     if spec.final_recipients is not None:
@@ -256,7 +263,7 @@ def judge_copy(sent: SentCase, spec: NDRExpectation, number: int, tx: Transactio
     log.note(spec.check, f"a copy of the NDR went to {to} (the postmaster copy): it is judged as a DSN", where)
     profile = sent.settings.profile
     found = lint_message(ndr.parsed, profile=profile, wire=True, source=str(where),
-                         dsn_advertised="DSN" in sent.capabilities, where=where).findings
+                         dsn_advertised="DSN" in sent.capabilities, where=where, budget_s=LINT_BUDGET_S).findings
     found += received_from_findings(ndr.parsed, sent.helo_names(), profile=profile, where=where)
     log.extend([replace(f, message=f"in the postmaster copy: {f.message}", severity=min(f.severity, Severity.WARNING))
                 for f in found])

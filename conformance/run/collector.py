@@ -12,6 +12,8 @@ class FindingCollector:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.findings: list[Finding] = []
+        #: why a captured message could not be fully judged: no verdict may pass over it
+        self.unjudged: list[str] = []
 
     def add(self, check_id: str, message: str, where: Location | str = "", condition: str | None = None) -> None:
         """A failed check, with the severity the registry gives it under the run's profile."""

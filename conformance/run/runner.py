@@ -189,6 +189,8 @@ class CaseRunner:
         if case.ndr is not None:
             slow = "slow" in case.requires
             judge_ndrs(sent, case.ndr, mailbox, log, within=self.settings.delay_timeout if slow else None)
+        if log.unjudged and not dialogue.inconclusive:
+            dialogue.inconclusive = "inconclusive: " + "; ".join(log.unjudged)
 
 
 def needs_routes(dialogue: Dialogue) -> bool:
