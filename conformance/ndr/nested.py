@@ -78,6 +78,8 @@ def split_parts(body: bytes, boundary: str, first_line: int) -> list[Part]:
     """The body parts of a multipart *body* whose first line is *first_line*, up to its close delimiter."""
     lines = split_lines(body)
     starts, close = delimiter_lines(lines, boundary)
+    if not starts:  # no delimiter line: no parts (the boundary named is not in the body)
+        return []
     ends = starts[1:] + [close if close is not None else len(lines)]
     parts = []
     for start, end in zip(starts, ends, strict=True):
