@@ -81,6 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RunRecorder(config, settings, runner, holder.spool), "mta-conformance-recorder")
     elif "mta_probe" in workerinput:  # one probe per run: the controller's, handed to every worker
         runner.adopt_probe(ProbeResult(**json.loads(workerinput["mta_probe"])))
+    if workerinput is not None and workerinput.get("mta_deadline_left") is not None:
+        runner.adopt_deadline(float(workerinput["mta_deadline_left"]))  # the controller's deadline, not a later one
     config.stash[runner_key] = runner
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # no path on the command line: the shipped suites only, never whatever testpaths or the

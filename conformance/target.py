@@ -83,6 +83,14 @@ def _parse_timeout_or_zero(text: str) -> float:
     return value
 
 
+def _parse_run_deadline(text: str) -> float:
+    """The whole run's deadline: 0 means none; at most a week (a longer run is a target that never ends)."""
+    value = float(text)
+    if not 0 <= value <= 7 * 86400:
+        raise ValueError(f"{text!r} is not a number of seconds (0 <= t <= 604800; 0: no deadline)")
+    return value
+
+
 def _parse_enum(kind: type[_E]) -> Callable[[str], _E]:
     def parse(text: str) -> _E:
         try:
@@ -285,6 +293,10 @@ class TargetSettings:
     delay_timeout: float = field(metadata=option(
         "run the opt-in slow cases (a delayed DSN) and wait this many seconds for them; the target's "
         "delay-warning time must be shorter (default 0: those cases are skipped)", _parse_timeout_or_zero, 0.0,
+        metavar="SECONDS"))
+    run_deadline: float = field(metadata=option(
+        "seconds the whole run may take: once they have passed no new case starts, the remaining cases are "
+        "could-not-test and the reports are written (default 3600; 0: no deadline)", _parse_run_deadline, 3600.0,
         metavar="SECONDS"))
     #: option name -> "command line" | "environment MTA_X" | "ini mta_x" | "default" | "default (...)"
     sources: dict[str, str] = field(default_factory=dict)

@@ -44,7 +44,7 @@ OTHERS = {
     "mta_port": "2525", "mta_starttls": "off", "mta_timeout": "5.0", "mta_profile": "strict-rfc",
     "mta_report_dir": "reports", "mta_harness_listen": "127.0.0.1:0", "mta_harness_plain_listen": "127.0.0.1:0",
     "mta_ndr_timeout": "5.0", "mta_quiet_period": "5.0", "mta_delay_timeout": "0.0", "mta_strict": "yes",
-    "mta_sequential": "no",
+    "mta_sequential": "no", "mta_run_deadline": "60",
 }
 SPEC = {spec.name: spec for spec in OPTIONS}
 

@@ -4,11 +4,20 @@ Every case's record arrives here from its report (all xdist workers' too); at
 the end of the session the JUnit file and results.json are written and the
 exit status is decided: 1 when a case failed, else 75 when nothing could be
 judged, else 0.
+
+A run stopped by Ctrl-C (SIGINT) or SIGTERM still writes its reports, with the
+cases judged so far and a top-level ``"interrupted"`` naming the signal: SIGTERM
+is turned into pytest's own KeyboardInterrupt path (exit status 2), so a CI job
+killed at its time limit leaves what it had judged.  Only this process (the
+xdist controller, or the only one) handles it; workers are stopped by it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
 from dataclasses import asdict
 from typing import Any
@@ -58,6 +67,9 @@ class RunRecorder:
         #: findings about the run, not about one case (what reached the harness that no case claims); never a failure
         self.run_findings: list[Finding] = []
         self.started = time.time()
+        #: the signal that stopped the run ("SIGINT", "SIGTERM"), or None
+        self.interrupted: str | None = None
+        self._old_sigterm: Any = None
 
     @property
     def collect_only(self) -> bool:
@@ -72,7 +84,34 @@ class RunRecorder:
             return
         if self.reporter() is not None:
             self.runner.progress = terminal_progress_for(self.reporter())
+        self.catch_sigterm()
         self.runner.probe()  # one probe session per run, before any case and before xdist starts its workers
+
+    def catch_sigterm(self) -> None:
+        """Turn SIGTERM into an orderly stop: pytest's KeyboardInterrupt path, which ends with the reports.
+
+        A second SIGTERM is not caught: it ends the process as usual.  Only the main
+        thread may set a handler (a run embedded in another program's thread keeps its own).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def stop(signum: int, frame: Any) -> None:
+            signal.signal(signal.SIGTERM, self._old_sigterm)
+            self._old_sigterm = None
+            self.interrupted = "SIGTERM"
+            raise KeyboardInterrupt("SIGTERM")
+
+        self._old_sigterm = signal.signal(signal.SIGTERM, stop)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if self.interrupted is None:
+            self.interrupted = "SIGINT"
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._old_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._old_sigterm)
+            self._old_sigterm = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -89,6 +128,9 @@ class RunRecorder:
         probe = self.runner.probed
         if probe is not None:
             node.workerinput["mta_probe"] = json.dumps(asdict(probe))
+        left = self.runner.deadline_left()
+        if left is not None:
+            node.workerinput["mta_deadline_left"] = left
         if self.spool is not None:
             node.workerinput["mta_harness_spool"] = str(self.spool)
             node.workerinput["mta_harness_bound"] = json.dumps([self.settings.harness_listen,
@@ -99,6 +141,7 @@ class RunRecorder:
         probe = self.runner.probed
         return printable(probe.error) if probe is not None and probe.error else None
 
+    @pytest.hookimpl(tryfirst=True)  # kept before the terminal shows it: a stop right after still reports it
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "mta_case", None)
         if record is not None:
@@ -130,7 +173,7 @@ class RunRecorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.runner.progress.close()
-        if self.collect_only or not self.records:
+        if self.collect_only or not (self.records or self.interrupted):
             return  # nothing was run: the reports of an earlier run stay as they were
         self.write_reports()
         status = int(session.exitstatus)
@@ -148,12 +191,24 @@ class RunRecorder:
         for record in self.records:
             evidence.write_captured(report_dir, record.messages)
         cases = [record.report_dict() for record in self.records]
-        write_report(report_dir / "junit.xml", cases, properties, self.started, time.time() - self.started)
-        results = {"properties": properties, "cases": cases,
-                   "run_findings": [finding_record(f) for f in self.run_findings]}
+        if self.interrupted:
+            properties["interrupted"] = self.interrupted
+            properties["verdict"] = (f"INTERRUPTED by {self.interrupted}: only the cases that ended before it are "
+                                     f"here (so far: {properties['verdict']})")
+        junit_part = report_dir / "junit.xml.part"
+        write_report(junit_part, cases, properties, self.started, time.time() - self.started)
+        results: dict[str, Any] = {"properties": properties, "cases": cases,
+                                   "run_findings": [finding_record(f) for f in self.run_findings]}
+        if self.interrupted:
+            results["interrupted"] = self.interrupted
         # every string made printable once more: no raw control character or lone surrogate in the file
-        (report_dir / "results.json").write_text(json.dumps(printable_tree(results), indent=1), encoding="utf-8")
+        results_part = report_dir / "results.json.part"
+        results_part.write_text(json.dumps(printable_tree(results), indent=1), encoding="utf-8")
+        # each report appears whole or not at all: a second signal while writing leaves the old one
+        os.replace(junit_part, report_dir / "junit.xml")
+        os.replace(results_part, report_dir / "results.json")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.collect_only:
-            write_summary(terminalreporter, self.settings, self.records, self.verdict() if self.records else None)
+            write_summary(terminalreporter, self.settings, self.records, self.verdict() if self.records else None,
+                          self.interrupted)

@@ -44,7 +44,7 @@ def terminal_progress_for(reporter: Any) -> Progress:
 
 
 def write_summary(reporter: Any, settings: TargetSettings, records: list[CaseRecord],
-                  verdict: tuple[ExitCode, str] | None) -> None:
+                  verdict: tuple[ExitCode, str] | None, interrupted: str | None = None) -> None:
     """Warnings and inconclusive cases in sections of their own, the counts, the verdict, the report paths."""
     s = settings
 
@@ -67,10 +67,15 @@ def write_summary(reporter: Any, settings: TargetSettings, records: list[CaseRec
     shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no cases ran"
     reporter.write_sep("-", "mta-conformance")
     write_line(f"target {s.host}:{s.port}, profile {s.profile}{', strict' if s.strict else ''}: {shown}")
-    if verdict is not None:
+    if interrupted:
+        write_line(f"INTERRUPTED by {interrupted}: the run stopped; the reports hold the {len(records)} case(s) "
+                   f"that ended before it, and say so (exit status {int(ExitCode.INTERRUPTED)})", yellow=True,
+                   bold=True)
+    elif verdict is not None:
         code, sentence = verdict
         write_line(f"{sentence} (exit status {int(code)})", red=code is ExitCode.NON_CONFORMANT,
                    yellow=code is ExitCode.COULD_NOT_TEST, green=code is ExitCode.CONFORMANT)
+    if verdict is not None or interrupted:
         saved = sum(len(record.captured) for record in records)
         captured = f", {s.report_dir / 'captured'}/ ({saved} files captured from the target)" if saved else ""
         write_line(f"reports: {s.report_dir / 'junit.xml'}, {s.report_dir / 'results.json'}{captured}")

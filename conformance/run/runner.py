@@ -25,7 +25,7 @@ from .probe import ProbeResult, run_probe
 from .relayed import judge_relayed
 from .result import CaseResult
 from .routes import RouteControl, RouteState, RouteStatus
-from .waiting import MailSource, WatchedMailbox
+from .waiting import DeadlinePassed, MailSource, WatchedMailbox
 
 
 class CaseRunner:
@@ -45,6 +45,10 @@ class CaseRunner:
         self._prepared: dict[str, Dialogue] = {}
         #: shows what the run waits for (the plugin sets a terminal one; silent elsewhere)
         self.progress: Progress = SILENT
+        #: the run's deadline on the monotonic clock (--mta-run-deadline), counted from here; None: no deadline
+        self.deadline: float | None = None
+        if settings.run_deadline > 0:
+            self.deadline = time.monotonic() + settings.run_deadline
 
     # -- once per run ---------------------------------------------------------------
     @property
@@ -55,6 +59,20 @@ class CaseRunner:
     def adopt_probe(self, probe: ProbeResult) -> None:
         """Use a probe run elsewhere (an xdist worker gets its controller's): one probe per run."""
         self._probe = probe
+
+    def deadline_left(self) -> float | None:
+        """Seconds left before the run's deadline (0 once passed), or None without a deadline."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def adopt_deadline(self, seconds_left: float) -> None:
+        """Keep the deadline of the run's controller (an xdist worker starts later, its run does not)."""
+        self.deadline = time.monotonic() + seconds_left
+
+    def deadline_passed(self) -> str | None:
+        """Why no case may start any more (the run's deadline has passed), or None."""
+        if self.deadline is None or time.monotonic() < self.deadline:
+            return None
+        return f"the run's deadline (--mta-run-deadline {self.settings.run_deadline:g} s) passed"
 
     def probe(self) -> ProbeResult:
         if self._probe is None:
@@ -80,10 +98,14 @@ class CaseRunner:
 
     def watched(self, subject: str) -> WatchedMailbox | None:
         """The harness's mailbox, its waits shown as progress; None when no harness runs."""
-        return WatchedMailbox(self.mailbox(), self.progress, subject) if self.mailbox is not None else None
+        if self.mailbox is None:
+            return None
+        return WatchedMailbox(self.mailbox(), self.progress, subject, self.deadline)
 
     def routes(self, case: Case) -> RouteStatus:
         """The proofs of the routes *case* needs; each route is controlled at most once per run."""
+        if self.deadline_passed():  # a route control talks to the target again: never after the deadline
+            raise DeadlinePassed("the route control")
         if self._control is None:
             self._control = RouteControl(self.settings, self.watched("the route control"), new_token())
         status = self._control.prove(r for r in case.requires if r in ROUTES)
@@ -96,7 +118,12 @@ class CaseRunner:
 
         Routes are not among them: a case's dialogue runs first, and only a verdict
         that needs what happens after acceptance consults them (``after_dialogue``).
+        Once the run's deadline has passed, no case starts.
         """
+        late = self.deadline_passed()
+        if late:
+            return CaseResult(case.id, Outcome.COULD_NOT_TEST, reason=f"could not test: {late} before this case "
+                              "started")
         probe = self.probe()
         if probe.error:
             return CaseResult(case.id, Outcome.COULD_NOT_TEST, reason=f"could not test: {probe.error}",
@@ -135,7 +162,10 @@ class CaseRunner:
                 return obstacle
             dialogue = self.dialogue(case)
             dialogue.talk()
-        result = self.after_dialogue(dialogue)
+        try:
+            result = self.after_dialogue(dialogue)
+        except DeadlinePassed as cut:
+            result = self.cut_short(dialogue, str(cut))
         result.duration = time.monotonic() - started
         return result
 
@@ -153,6 +183,14 @@ class CaseRunner:
         if dialogue.undisturbed:
             self.judge_captured(dialogue)
         return dialogue.result()
+
+    def cut_short(self, dialogue: Dialogue, what: str) -> CaseResult:
+        """The result of a case whose wait the run's deadline ended: nothing after its dialogue is judged."""
+        told = dialogue.result()
+        late = self.deadline_passed() or "the run's deadline passed"
+        reason = f"could not test: {late} while the case waited for {what}"
+        return CaseResult(dialogue.case.id, Outcome.COULD_NOT_TEST, reason=reason, transcript=told.transcript,
+                          token=told.token, started=told.started)
 
     def route_result(self, dialogue: Dialogue, status: RouteStatus) -> CaseResult | None:
         """The result of a case whose routes are broken (failed) or unprovable (could not test), or None."""
