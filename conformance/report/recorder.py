@@ -34,6 +34,7 @@ from .junit import write_report
 from .records import CaseRecord, collection_error_record, finding_record
 from .terminal import terminal_progress_for, write_summary
 
+_NOT_STARTED = " before this case started"  #: the end of a could-not-test reason of the run's deadline
 #: which exit status wins when several apply
 PRECEDENCE = [ExitCode.CONFORMANT, ExitCode.COULD_NOT_TEST, ExitCode.NON_CONFORMANT]
 
@@ -44,6 +45,9 @@ def run_verdict(records: list[CaseRecord], could_not_test: str | None) -> tuple[
     judged = sum(r.outcome in ("passed", "failed") for r in records)
     reason = could_not_test or next(
         (r.reason.removeprefix("could not test: ") for r in records if r.outcome == "could-not-test"), None)
+    if reason and reason.endswith(_NOT_STARTED):  # the run's deadline: say how many cases it left out
+        late = sum(r.reason.endswith(_NOT_STARTED) for r in records)
+        reason = f"{reason.removesuffix(_NOT_STARTED)} before {late} case(s) started"
     if failed:
         return ExitCode.NON_CONFORMANT, f"NON-CONFORMANT: {failed} case(s) failed"
     if reason:
