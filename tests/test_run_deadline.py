@@ -26,11 +26,14 @@ import pytest
 
 from conformance.exitcodes import ExitCode
 from conformance.findings import Outcome
+from conformance.harness.servers import Harness, HarnessConfig
 from conformance.progress import SILENT
 from conformance.run import CaseRunner
 from conformance.run.waiting import DeadlinePassed, WatchedMailbox
 from conformance.suite.loader import load_suite
+from conformance.suite.locate import shipped_case_files
 from conformance.target import SettingError, make_settings, resolve
+from conformance.testee import Testee, TesteeConfig
 
 DELAY = 0.6  #: seconds before each answer: just under the 1 s timeout the runs use
 RUN_BOUND = 30.0  #: seconds a run (or its stop) may take in these tests, far above what it needs
@@ -233,3 +236,29 @@ def test_no_case_starts_after_the_deadline(tmp_path: Path) -> None:
     assert result.reason == ("could not test: the run's deadline (--mta-run-deadline 60 s) passed before this case "
                              "started")
     assert CaseRunner(make_settings(host="127.0.0.1", run_deadline=0)).deadline_left() is None
+
+
+def test_a_wait_for_an_ndr_ends_at_the_deadline_as_could_not_test() -> None:
+    """The testee never sends the NDR this case waits for: without the deadline the case fails after
+    its NDR timeout (the fault matrix shows it); with the deadline the wait ends early and proves nothing."""
+    case = next(c for path in shipped_case_files() if path.parent.name == "after-acceptance"
+                for c in load_suite(path).cases if c.id == "ndr.partial-failure.one-ndr")
+    with Harness(HarnessConfig()) as harness:
+        routes = {"relay.test": ("127.0.0.1", harness.dsn_port), "sender.test": ("127.0.0.1", harness.dsn_port),
+                  "plain-relay.test": ("127.0.0.1", harness.plain_port)}
+        with Testee(TesteeConfig(faults=frozenset({"partial-failure-no-ndr"}), routes=routes)) as testee:
+            settings = make_settings(
+                host=testee.host, port=testee.port, sender="probe@sender.test", local_domain="local.test",
+                known_recipient="alice@local.test", timeout=5, sender_domain="sender.test",
+                relay_domain="relay.test", plain_relay_domain="plain-relay.test",
+                harness_listen=("127.0.0.1", harness.dsn_port),
+                harness_plain_listen=("127.0.0.1", harness.plain_port), ndr_timeout=20, quiet_period=20)
+            runner = CaseRunner(settings, mailbox=lambda: harness.mailbox)
+            runner.probe()
+            runner.adopt_deadline(1.5)
+            result = runner.run(case)
+    assert result.outcome is Outcome.COULD_NOT_TEST, result.summary()
+    assert result.reason.startswith("could not test: the run's deadline (--mta-run-deadline 3600 s) passed while "
+                                    "the case waited for "), result.reason
+    assert result.duration < 15  # not the 20 s of its NDR timeout
+    assert "RCPT TO:" in result.transcript  # the dialogue is kept as evidence
