@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from conformance.ndr.message import _sub_parts
 from conformance.ndr.nested import split_parts
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "fuzz_lint.py"
@@ -41,3 +42,4 @@ def test_a_seed_rebuilds_the_same_input() -> None:
 def test_a_multipart_body_without_its_boundary_has_no_parts() -> None:
     """Found by the bench: a body naming a boundary it never uses made split_parts fail inside."""
     assert split_parts(b"no delimiter here\r\n--other--\r\n", "b1", 1) == []
+    assert _sub_parts(b"no delimiter here\r\n--other--\r\n", "b1") == []

@@ -158,6 +158,8 @@ def _sub_parts(body: bytes, boundary: str) -> list[Part]:
     """The parts of a nested multipart body (line numbers are not kept: text only)."""
     lines = split_lines(body)
     starts, close = delimiter_lines(lines, boundary)
+    if not starts:  # no delimiter line: no parts (the boundary named is not in the body)
+        return []
     ends = starts[1:] + [close if close is not None else len(lines)]
     parts = []
     for start, end in zip(starts, ends, strict=True):
