@@ -227,3 +227,16 @@ def test_the_ndr_date_against_its_arrival_is_bounded() -> None:
     good = load(bench.dsn())
     assert [f.check_id for f in date_findings(good, 0.0, profile=Profile.ANTI_BACKSCATTER, where=Location())] \
         == ["NDR-HDR-003"]
+
+
+@pytest.mark.parametrize(("value", "deep"), [
+    (b"(" * 5000 + b"MAILER-DAEMON@mx.example.net", True),  # the stdlib reader recursed past its limit here
+    (b"(" * 2000 + b")" * 2000 + b" <MAILER-DAEMON@mx.example.net>", False),  # read again without comments
+])
+def test_from_with_comments_nested_past_the_stdlib_recursion_limit(value: bytes, deep: bool) -> None:
+    raw = GOOD.replace(b"From: MAILER-DAEMON@mx.example.net", b"From: " + value, 1)
+    assert raw != GOOD
+    result = lint_bytes(raw)
+    assert result.internal_errors == [] and result.fully_judged
+    said = [f.message for f in result.findings if f.check_id == "NDR-HDR-005"]
+    assert (said and "comments nest too deep" in said[0]) if deep else said == []

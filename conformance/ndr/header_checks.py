@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from .dates import date_problem
+from .dsn_fields import strip_comments
 from .hits import Hit
 from .message import NDRMessage
 
@@ -56,12 +57,29 @@ def header_from(ndr: NDRMessage) -> Iterator[Hit]:
     for sender in ndr.header("From")[:1]:
         if _PLAIN_FROM.fullmatch(sender.value):
             continue
-        _, address = email.utils.parseaddr(sender.value[:ADDRESS_FIELD_LIMIT])
+        address, nested = _reply_address(sender.value[:ADDRESS_FIELD_LIMIT])
         if not address or sender.value.strip() in ("<>", ""):
             read = (f" in its first {ADDRESS_FIELD_LIMIT} characters (no more is read)"
                     if len(sender.value) > ADDRESS_FIELD_LIMIT else "")
+            read += " (its comments nest too deep to be read)" if nested else ""
             yield Hit("NDR-HDR-005", f"From {sender.value!r} gives no address a person could reply to{read}",
                       sender.line, "missing")
+
+
+def _reply_address(value: str) -> tuple[str, bool]:
+    """The address From gives, and whether its comments nested too deep for the stdlib's recursive reader.
+
+    ``email.utils.parseaddr`` recurses once per nested ``(``: a few thousand
+    of them raise RecursionError.  Comments never hold the address, so such a
+    value is read again with its comments removed in one pass.
+    """
+    try:
+        return email.utils.parseaddr(value)[1], False
+    except RecursionError:
+        try:
+            return email.utils.parseaddr(strip_comments(value))[1], True
+        except RecursionError:
+            return "", True
 
 
 def header_auto_submitted(ndr: NDRMessage) -> Iterator[Hit]:
