@@ -87,6 +87,18 @@ def test_spool_keeps_every_transaction(harness: Harness) -> None:
     assert (spool / f"{tx.id}.json").exists() and (spool / f"{tx.id}.eml").read_bytes() == tx.data
 
 
+@pytest.mark.parametrize(("size", "code"), [("10485761", 552), ("10485760", 250), ("12x", 501), ("9" * 40, 501)])
+def test_a_declared_size_above_the_limit_is_refused_at_mail(harness: Harness, size: str, code: int) -> None:
+    """RFC 1870 §6.1: a SIZE= above the advertised maximum gets 552 at MAIL, before any octet is sent."""
+    with smtplib.SMTP("127.0.0.1", harness.dsn_port, timeout=10) as client:
+        client.ehlo("target.test")
+        assert client.has_extn("size") and int(client.esmtp_features["size"]) == 10 * 1024 * 1024
+        reply_code, text = client.mail("s@sender.test", [f"SIZE={size}"])
+        assert reply_code == code, text
+        if code != 250:
+            assert text.split()[0].startswith((b"5.3.4", b"5.5.4"))  # with its enhanced code
+
+
 def test_message_size_is_capped() -> None:
     with Harness(HarnessConfig(max_message_size=1000)) as h:
         replies = send(h.dsn_port, "s@sender.test", [("ok.t6@relay.test", [])], body=b"x" * 5000)

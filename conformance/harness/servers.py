@@ -61,6 +61,23 @@ def verb_of(address: str) -> str:
     return local.split(".", 1)[0].lower()
 
 
+def _size_refusal(params: list[str], limit: int) -> str | None:
+    """The reply to a MAIL whose SIZE= the harness will not take, or None (RFC 1870 §6.1).
+
+    A declared size above the advertised limit is refused at MAIL with 552, so
+    the client need not send the message; a SIZE that is not a number is 501.
+    """
+    for word in params:
+        name, _, value = word.partition("=")
+        if name.upper() != "SIZE":
+            continue
+        if not value.isdigit() or len(value) > 20:
+            return "501 5.5.4 SIZE takes a number of octets"
+        if int(value) > limit:
+            return f"552 5.3.4 Message size exceeds fixed maximum message size ({limit} octets)"
+    return None
+
+
 def _dsn_refused(dsn: bool, params: list[str]) -> bool:
     """Whether a server without DSN must refuse these parameter words (they contain a DSN parameter)."""
     return not dsn and not param_names(params).isdisjoint(DSN_PARAMS)
@@ -165,6 +182,10 @@ class HarnessSMTP(SMTP):
         if _dsn_refused(self.dsn, params):
             await self.push("555 5.5.4 DSN parameters are not supported here")
             return  # recorded: a target that sends them to a non-DSN server is judged on this
+        size_refusal = _size_refusal(params, self.config.max_message_size)
+        if size_refusal:
+            await self.push(size_refusal)
+            return
         self.envelope.mail_from = mail_from
         await self.push("250 2.1.0 Ok")
 
