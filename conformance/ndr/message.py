@@ -155,7 +155,12 @@ def _add_text(pieces: list[bytes], message: email.message.Message, body: bytes) 
 
 
 def _sub_parts(body: bytes, boundary: str) -> list[Part]:
-    """The parts of a nested multipart body (line numbers are not kept: text only)."""
+    """The parts of a nested multipart body, for their text (line numbers do not matter here)."""
+    return split_parts(body, boundary, 0)
+
+
+def split_parts(body: bytes, boundary: str, first_line: int) -> list[Part]:
+    """The body parts of a multipart *body* whose first line is *first_line*, up to its close delimiter."""
     lines = split_lines(body)
     starts, close = delimiter_lines(lines, boundary)
     if not starts:  # no delimiter line: no parts (the boundary named is not in the body)
@@ -163,8 +168,10 @@ def _sub_parts(body: bytes, boundary: str) -> list[Part]:
     ends = starts[1:] + [close if close is not None else len(lines)]
     parts = []
     for start, end in zip(starts, ends, strict=True):
-        headers, blank = read_headers(lines[start + 1:end], 0)
-        parts.append(Part(headers, b"\r\n".join(lines[start + 2 + blank:end]), 0, 0, message_from_headers(headers)))
+        part_lines = lines[start + 1:end]
+        headers, blank = read_headers(part_lines, first_line + start + 1)
+        parts.append(Part(headers, b"\r\n".join(part_lines[blank + 1:]), first_line + start + 1,
+                          first_line + start + 2 + blank, message_from_headers(headers)))
     return parts
 
 

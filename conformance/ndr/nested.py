@@ -16,7 +16,7 @@ import email.message
 from dataclasses import dataclass, field
 
 from .headers import header_section_end, message_from_headers, read_headers, split_lines
-from .message import STATUS_TYPES, Part, delimiter_lines, param
+from .message import STATUS_TYPES, Part, param, split_parts
 
 #: how many levels of multiparts and enclosed messages are followed (real NDRs nest two or three)
 NEST_LIMIT = 20
@@ -72,19 +72,3 @@ def _search(message: email.message.Message, body: bytes, body_line: int, depth: 
         if found is not None:
             return found
     return None
-
-
-def split_parts(body: bytes, boundary: str, first_line: int) -> list[Part]:
-    """The body parts of a multipart *body* whose first line is *first_line*, up to its close delimiter."""
-    lines = split_lines(body)
-    starts, close = delimiter_lines(lines, boundary)
-    if not starts:  # no delimiter line: no parts (the boundary named is not in the body)
-        return []
-    ends = starts[1:] + [close if close is not None else len(lines)]
-    parts = []
-    for start, end in zip(starts, ends, strict=True):
-        part_lines = lines[start + 1:end]
-        headers, blank = read_headers(part_lines, first_line + start + 1)
-        parts.append(Part(headers, b"\r\n".join(part_lines[blank + 1:]), first_line + start + 1,
-                          first_line + start + 2 + blank, message_from_headers(headers)))
-    return parts
